@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages bg-gate needs to build, test and run its demo — only the
+# ones that are missing, so a ready machine pays nothing. Usage: install-deps.sh [build|test]
+set -euo pipefail
+
+build_pkgs=(gcc make pkg-config libcurl4-openssl-dev libgit2-dev libcjson-dev
+            libmicrohttpd-dev libpcre2-dev)
+test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git)
+
+want=("${build_pkgs[@]}")
+[ "${1:-test}" = test ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "bg-gate: installing Debian packages: ${missing[*]}" >&2
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs Check test binaries and prints one closing line "tests: N passed, N failed".
+# Usage: run-tests.sh "ENV=VALUE ..." BIN... ; VALGRIND=1 runs each under valgrind
+# (leaks are errors). A binary that crashes or exits non-zero counts as failed.
+set -u
+env_words=$1; shift
+passed=0; failed=0; bad=()
+for bin in "$@"; do
+    name=${bin##*/}
+    log=$(mktemp)
+    cmd=("$bin")
+    if [ "${VALGRIND:-0}" = 1 ]; then
+        cmd=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
+             --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$bin")
+    fi
+    # shellcheck disable=SC2086
+    env $env_words "${cmd[@]}" >"$log" 2>&1
+    rc=$?
+    summary=$(grep -E '^[0-9]+%: Checks: ' "$log" | tail -n 1)
+    checks=$(sed -nE 's/.*Checks: ([0-9]+).*/\1/p' <<<"$summary")
+    fails=$(sed -nE 's/.*Failures: ([0-9]+), Errors: ([0-9]+).*/\1+\2/p' <<<"$summary")
+    checks=${checks:-0}; fails=$(( ${fails:-0} ))
+    if [ $rc -ne 0 ] || [ -z "$summary" ]; then
+        [ $fails -eq 0 ] && fails=1
+        cat "$log"
+        bad+=("$name (exit $rc)")
+    elif [ "${VERBOSE_TESTS:-0}" = 1 ]; then
+        cat "$log"
+    fi
+    passed=$(( passed + checks - (fails > checks ? checks : fails) ))
+    failed=$(( failed + fails ))
+    printf '  %-28s %s\n' "$name" "${summary:-no Check summary (exit $rc)}"
+    rm -f "$log"
+done
+[ ${#bad[@]} -gt 0 ] && printf 'failed: %s\n' "${bad[*]}"
+echo "tests: $passed passed, $failed failed"
+[ $failed -eq 0 ] && [ ${#bad[@]} -eq 0 ]
