@@ -17,8 +17,9 @@ PREFIX   ?= /usr/local
 CC       ?= cc
 PKGS     := libcurl libgit2 libcjson libmicrohttpd libpcre2-8
 
+# -Wno-format-truncation: messages are cut to fixed buffers on purpose (snprintf).
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
-            -Wmissing-prototypes -Wvla
+            -Wmissing-prototypes -Wvla -Wno-format-truncation
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
