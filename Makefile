@@ -26,6 +26,11 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude \
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 
+# clang does not know every gcc warning option named above
+ifneq ($(findstring clang,$(CC)),)
+WARN     += -Wno-unknown-warning-option
+endif
+
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined

@@ -1,8 +1,9 @@
 /* gate.h — thresholds and the verdict of an eval run.
  *
  * Threshold names (one spelling for config and --threshold):
- *   pass_rate (min), error_rate (max), p50_ms, p95_ms, p99_ms (e2e, max), ttft_p95_ms,
- *   itl_p95_ms, tpot_p95_ms (max), min_output_tokens_per_s (min),
+ *   pass_rate (min, 0..1), error_rate (max, 0..1), p50_ms, p90_ms, p95_ms, p99_ms,
+ *   max_ms (e2e, max), ttft_p50_ms, ttft_p95_ms, ttft_p99_ms, itl_p95_ms, tpot_p50_ms,
+ *   tpot_p95_ms (max), min_output_tokens_per_s, min_requests_per_s (min),
  *   pass_rate[TAG] (min, over cases tagged TAG).
  * A percentile with fewer samples than bg_samples_min_for_quantile() is inconclusive and
  * the gate does not pass on it. When no pass_rate threshold is configured, an implicit

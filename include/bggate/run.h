@@ -133,7 +133,8 @@ typedef struct bg_run {
     double rate;                /* 0 = closed loop */
 } bg_run;
 
-/* Allocates an empty run taking ownership of the suites array and suites. */
+/* Allocates an empty run taking ownership of the suites array and suites (also when it
+ * fails: they are freed then). */
 int bg_run_new(bg_run **out, bg_suite **suites, size_t n_suites, bg_error *err);
 void bg_run_free(bg_run *run);
 /* Appends a request record (grows the array). */

@@ -9,6 +9,9 @@
 #include <check.h>
 #include <stdlib.h>
 
+/* Defined by each test file. */
+Suite *make_suite(void);
+
 #define BG_CHECK_MAIN()                                                                    \
     int main(void)                                                                         \
     {                                                                                      \

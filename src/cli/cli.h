@@ -1,0 +1,57 @@
+/* cli.h — private to src/cli: the option-table parser shared by every command, the
+ * command entry points, and the one place error codes become exit codes.
+ */
+#ifndef BGGATE_CLI_H
+#define BGGATE_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bggate/config.h"
+#include "bggate/error.h"
+#include "bggate/suite.h"
+
+/* Exit codes (stable; documented in README.md). */
+enum {
+    BG_EXIT_OK = 0,
+    BG_EXIT_GATE_FAILED = 1,
+    BG_EXIT_USAGE = 2,
+    BG_EXIT_INFRA = 3,
+    BG_EXIT_LOCKED = 4,
+    BG_EXIT_ROLLED_BACK = 5
+};
+
+/* Maps a negative BG_E* code to an exit code. */
+int bg_cli_exit_for_error(int code);
+
+/* One row of a command's option table; the same table prints --help. */
+typedef struct bg_opt {
+    const char *name;   /* long name without "--" */
+    char short_name;    /* 0 for none */
+    const char *arg;    /* argument name for help ("URL"); NULL for a flag */
+    int id;             /* passed to the handler */
+    const char *help;   /* one line */
+} bg_opt;
+
+/* Called per option; arg is NULL for flags. Non-zero stops parsing. */
+typedef int (*bg_opt_fn)(void *ud, int id, const char *arg, bg_error *err);
+
+/* Parses argv (after the command name). Positional arguments are an error unless
+ * `positional` is non-NULL, where they are stored (up to max_positional). */
+int bg_opts_parse(const bg_opt *table, int argc, char **argv, bg_opt_fn fn, void *ud,
+                  const char **positional, int max_positional, bg_error *err);
+void bg_opts_help(FILE *f, const char *usage, const char *summary, const bg_opt *table);
+
+/* Common options every command takes. */
+enum { BG_OPT_HELP = 1000, BG_OPT_QUIET, BG_OPT_VERBOSE, BG_OPT_JSON, BG_OPT_CONFIG };
+
+/* Loads `path`, else ./bg-gate.json when it exists, else built-in defaults. */
+int bg_cli_load_config(bg_config **cfg, const char *path, bg_error *err);
+/* Loads every suite the settings name (default: ./evals when it exists). */
+int bg_cli_load_suites(bg_suite ***out, size_t *n_out, const bg_gate_config *g,
+                       bg_error *err);
+
+int bg_cmd_eval(int argc, char **argv);
+int bg_cmd_validate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,106 @@
+/* cmd_validate.c — `bg-gate validate`: check bg-gate.json and every suite it names
+ * (or --suite) without sending a request. Exit 0 valid, 2 with the first error.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bggate/config.h"
+#include "bggate/log.h"
+#include "bggate/suite.h"
+#include "cli.h"
+
+enum { O_SUITE = 1 };
+
+static const bg_opt validate_opts[] = {
+    {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json if present)"},
+    {"suite", 's', "PATH", O_SUITE, "suite file or directory (repeatable; default: gate.suites)"},
+    {"json", 0, NULL, BG_OPT_JSON, "print {\"valid\": true|false, \"error\": …} on stdout"},
+    {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
+    {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+typedef struct validate_args {
+    const char *config;
+    const char *suites[256];
+    size_t n_suites;
+    bool json, help, quiet;
+} validate_args;
+
+static int on_option(void *ud, int id, const char *arg, bg_error *err)
+{
+    validate_args *a = ud;
+    switch (id) {
+    case BG_OPT_CONFIG: a->config = arg; return 0;
+    case O_SUITE:
+        if (a->n_suites >= 256)
+            return bg_error_set(err, BG_EINVAL, "too many suites");
+        a->suites[a->n_suites++] = arg;
+        return 0;
+    case BG_OPT_JSON: a->json = true; return 0;
+    case BG_OPT_QUIET: a->quiet = true; return 0;
+    case BG_OPT_HELP: a->help = true; return 0;
+    default: return bg_error_set(err, BG_EINVAL, "unhandled option");
+    }
+}
+
+static void print_json_verdict(const char *error, size_t n_suites, size_t n_cases)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "valid", error == NULL);
+    if (error)
+        cJSON_AddStringToObject(o, "error", error);
+    else {
+        cJSON_AddNumberToObject(o, "suites", (double)n_suites);
+        cJSON_AddNumberToObject(o, "cases", (double)n_cases);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    if (s)
+        puts(s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+int bg_cmd_validate(int argc, char **argv)
+{
+    validate_args a = {0};
+    bg_error err = {0};
+    bg_config *cfg = NULL;
+    bg_suite **suites = NULL;
+    size_t n = 0, cases = 0;
+    int rc = bg_opts_parse(validate_opts, argc, argv, on_option, &a, NULL, 0, &err);
+    if (!rc && a.help) {
+        bg_opts_help(stdout, "bg-gate validate [options]",
+                     "Check the config and suites without touching anything.", validate_opts);
+        return BG_EXIT_OK;
+    }
+    if (a.quiet)
+        bg_log_set_level(BG_LOG_QUIET);
+    if (!rc)
+        rc = bg_cli_load_config(&cfg, a.config, &err);
+    if (!rc && a.n_suites) {
+        for (size_t i = 0; i < cfg->gate.n_suites; i++)
+            free(cfg->gate.suites[i]);
+        free(cfg->gate.suites);
+        cfg->gate.suites = calloc(a.n_suites, sizeof(char *));
+        cfg->gate.n_suites = 0;
+        for (size_t i = 0; cfg->gate.suites && i < a.n_suites; i++)
+            cfg->gate.suites[cfg->gate.n_suites++] = strdup(a.suites[i]);
+    }
+    if (!rc)
+        rc = bg_cli_load_suites(&suites, &n, &cfg->gate, &err);
+    for (size_t i = 0; i < n; i++) {
+        cases += suites[i]->n_cases;
+        bg_suite_free(suites[i]);
+    }
+    free(suites);
+    bg_config_free(cfg);
+    if (a.json)
+        print_json_verdict(rc ? err.msg : NULL, n, cases);
+    if (rc) {
+        bg_log_error("%s", err.msg);
+        return bg_cli_exit_for_error(rc);
+    }
+    bg_log_info("valid: %zu suite(s), %zu case(s)", n, cases);
+    return BG_EXIT_OK;
+}

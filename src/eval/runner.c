@@ -1,0 +1,1111 @@
+/* runner.c — the eval engine: one thread, libcurl multi, curl's parallel loop.
+ *
+ * Each HTTP transfer is a `job` tied to its easy handle (CURLOPT_PRIVATE) with its own
+ * error buffer, timings and parsers. The loop: start work up to the concurrency limit
+ * (closed loop) or as arrivals fall due (open loop), curl_multi_poll with a deadline,
+ * drain finished transfers, score them, refill. A case run whose assertions need more
+ * network calls (similar → /embeddings, llm-rubric → the judge) parks its answer in a
+ * `scoring` record until those auxiliary transfers finish.
+ *
+ * What it does not do: decide the verdict (gate.c) or write reports (src/report/).
+ * Bodies are never kept whole: the answer is capped (BG_MAX_ANSWER) and each case keeps
+ * only an excerpt and its failure reasons.
+ */
+#include <curl/curl.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bggate/limits.h"
+#include "bggate/log.h"
+#include "bggate/openai.h"
+#include "bggate/runner.h"
+#include "bggate/sse.h"
+#include "bggate/util.h"
+
+#define DISCOVERY_TIMEOUT_MS 10000L
+#define RETRY_BASE_MS 50.0
+#define POLL_CAP_MS 100
+#define JUDGE_MAX_TOKENS 300
+
+typedef enum { JOB_CASE, JOB_EMBED, JOB_JUDGE } job_kind;
+
+struct runner;
+struct scoring;
+
+/* One HTTP transfer. */
+typedef struct job {
+    CURL *easy;
+    struct runner *r;
+    job_kind kind;
+    size_t suite, kase;
+    uint32_t repeat;
+    size_t endpoint;
+    int retries;
+    bool stream, chat;
+    double sched_ms;       /* when the request was due (latency is measured from here) */
+    double added_ms;       /* when it was handed to curl */
+    double first_token_ms; /* < 0 until the first text arrives */
+    double last_token_ms;
+    bool headers_checked;
+    bool is_sse;           /* 2xx with text/event-stream */
+    long status;
+    bg_buf raw;            /* whole body (non-streamed, or an error body) */
+    bg_sse sse;
+    bg_response resp;
+    bg_samples itl;
+    bool failed_parse;     /* a parse error was recorded in perr */
+    bg_error perr;
+    char *body;
+    char url[1024];
+    char errbuf[CURL_ERROR_SIZE];
+    struct scoring *sc;    /* JOB_EMBED / JOB_JUDGE: the case run waiting for it */
+    size_t assert_index;   /* which assertion the aux result is for */
+    struct job *next;      /* free list / retry queue */
+    double retry_at;
+} job;
+
+/* A finished case request waiting for auxiliary results before it is scored. */
+typedef struct scoring {
+    size_t suite, kase;
+    uint32_t repeat;
+    bg_request_record rec;
+    bg_response resp;
+    int outstanding;
+    double **emb_answer;   /* per assertion (similar only) */
+    double **emb_expected;
+    size_t *emb_dim;
+    char **judge_reply;    /* per assertion (llm-rubric only) */
+    char **aux_error;
+} scoring;
+
+/* The work list: every (suite, case, repeat) in order. */
+typedef struct cursor {
+    size_t suite, kase;
+    uint32_t repeat;
+    bool done;
+} cursor;
+
+typedef struct runner {
+    bg_run *run;
+    const bg_runner_opts *o;
+    CURLM *multi;
+    struct curl_slist *headers;
+    struct curl_slist *aux_headers;
+    char **base;           /* endpoints without trailing '/' */
+    size_t next_endpoint;
+    cursor cur;
+    size_t total, finished, passed, failed, errored;
+    size_t in_flight_cases;
+    size_t connect_errors;
+    job *free_jobs;
+    job *retry_queue;
+    double t0;
+    double next_arrival;
+    uint64_t rng;
+} runner;
+
+/* ---------- small helpers ---------- */
+
+static double rng_uniform(runner *r)
+{
+    /* splitmix64: small, good enough for arrival gaps, reproducible by seed */
+    uint64_t z = (r->rng += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double next_gap_ms(runner *r)
+{
+    double mean = 1000.0 / r->o->rate;
+    return r->o->poisson ? -log(rng_uniform(r)) * mean : mean;
+}
+
+static const bg_case *case_of(const runner *r, size_t s, size_t c)
+{
+    return &r->run->suites[s]->cases[c];
+}
+
+static uint32_t repeats_of(const runner *r, const bg_case *c)
+{
+    int n = c->repeat > 0 ? c->repeat : r->o->repeat;
+    return (uint32_t)(n > 0 ? n : 1);
+}
+
+static bool stream_of(const runner *r, const bg_case *c)
+{
+    return c->stream >= 0 ? c->stream == 1 : r->o->stream;
+}
+
+static bool cursor_next(runner *r, cursor *out)
+{
+    cursor *c = &r->cur;
+    while (!c->done) {
+        if (c->suite >= r->run->n_suites) {
+            c->done = true;
+            break;
+        }
+        const bg_suite *s = r->run->suites[c->suite];
+        if (c->kase >= s->n_cases) {
+            c->suite++;
+            c->kase = 0;
+            c->repeat = 0;
+            continue;
+        }
+        if (c->repeat >= repeats_of(r, &s->cases[c->kase])) {
+            c->kase++;
+            c->repeat = 0;
+            continue;
+        }
+        *out = *c;
+        c->repeat++;
+        return true;
+    }
+    return false;
+}
+
+static size_t count_work(runner *r)
+{
+    size_t n = 0;
+    for (size_t s = 0; s < r->run->n_suites; s++)
+        for (size_t c = 0; c < r->run->suites[s]->n_cases; c++)
+            n += repeats_of(r, case_of(r, s, c));
+    return n;
+}
+
+/* ---------- jobs ---------- */
+
+static job *job_get(runner *r)
+{
+    job *j = r->free_jobs;
+    if (j) {
+        r->free_jobs = j->next;
+        curl_easy_reset(j->easy);
+    } else {
+        j = calloc(1, sizeof *j);
+        if (!j)
+            return NULL;
+        j->easy = curl_easy_init();
+        if (!j->easy) {
+            free(j);
+            return NULL;
+        }
+    }
+    CURL *easy = j->easy;
+    memset(j, 0, sizeof *j);
+    j->easy = easy;
+    j->r = r;
+    j->first_token_ms = -1;
+    bg_buf_init(&j->raw, BG_MAX_RESPONSE_BODY);
+    bg_sse_init(&j->sse, BG_MAX_SSE_LINE);
+    bg_response_init(&j->resp);
+    bg_samples_init(&j->itl);
+    return j;
+}
+
+/* Releases what one attempt owned; keeps the easy handle for reuse. */
+static void job_clear(job *j)
+{
+    bg_buf_dispose(&j->raw);
+    bg_sse_dispose(&j->sse);
+    bg_response_dispose(&j->resp);
+    bg_samples_dispose(&j->itl);
+    free(j->body);
+    j->body = NULL;
+}
+
+static void job_put(runner *r, job *j)
+{
+    job_clear(j);
+    j->next = r->free_jobs;
+    r->free_jobs = j;
+}
+
+static void job_destroy(job *j)
+{
+    job_clear(j);
+    curl_easy_cleanup(j->easy);
+    free(j);
+}
+
+/* ---------- receiving ---------- */
+
+static int on_sse_event(void *ud, const char *event, const char *data, size_t len)
+{
+    job *j = ud;
+    (void)event;
+    bool had_text = false;
+    if (bg_openai_apply_chunk(&j->resp, j->chat, data, len, &had_text, &j->perr)) {
+        j->failed_parse = true;
+        return 1;
+    }
+    if (had_text) {
+        double now = bg_now_ms();
+        if (j->first_token_ms < 0)
+            j->first_token_ms = now;
+        else
+            bg_samples_add(&j->itl, now - j->last_token_ms);
+        j->last_token_ms = now;
+    }
+    return 0;
+}
+
+static void check_headers(job *j)
+{
+    j->headers_checked = true;
+    curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &j->status);
+    char *ct = NULL;
+    curl_easy_getinfo(j->easy, CURLINFO_CONTENT_TYPE, &ct);
+    j->is_sse = j->status >= 200 && j->status < 300 && ct &&
+                strncmp(ct, "text/event-stream", 17) == 0;
+    if (j->status < 200 || j->status >= 300)
+        j->raw.limit = BG_MAX_ERROR_BODY;
+}
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    job *j = ud;
+    size_t n = size * nmemb;
+    if (!j->headers_checked)
+        check_headers(j);
+    if (j->failed_parse)
+        return 0;
+    if (j->is_sse) {
+        if (bg_sse_feed(&j->sse, ptr, n, on_sse_event, j, &j->perr)) {
+            j->failed_parse = true;
+            return 0;
+        }
+        return n;
+    }
+    if (j->status < 200 || j->status >= 300) {
+        /* keep the start of an error body for the message; drop the rest */
+        size_t room = j->raw.limit > j->raw.len ? j->raw.limit - j->raw.len : 0;
+        bg_buf_append(&j->raw, ptr, n < room ? n : room);
+        return n;
+    }
+    if (bg_buf_append(&j->raw, ptr, n)) {
+        bg_error_set(&j->perr, BG_ETOOBIG, "response body larger than %u bytes",
+                     BG_MAX_RESPONSE_BODY);
+        j->failed_parse = true;
+        return 0;
+    }
+    return n;
+}
+
+/* ---------- sending ---------- */
+
+static int job_start(runner *r, job *j, const char *body, bool stream,
+                     const struct curl_slist *headers, bg_error *err)
+{
+    CURL *e = j->easy;
+    curl_easy_setopt(e, CURLOPT_URL, j->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->errbuf);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, j);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, r->o->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     r->o->timeout_ms < 10000 ? r->o->timeout_ms : 10000L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, stream ? NULL : "");
+    if (body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    j->errbuf[0] = '\0';
+    j->added_ms = bg_now_ms();
+    CURLMcode mc = curl_multi_add_handle(r->multi, e);
+    if (mc != CURLM_OK)
+        return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
+    return 0;
+}
+
+static size_t pick_endpoint(runner *r)
+{
+    size_t i = r->next_endpoint;
+    r->next_endpoint = (r->next_endpoint + 1) % r->o->n_endpoints;
+    return i;
+}
+
+static int start_case(runner *r, const cursor *w, double sched_ms, bg_error *err)
+{
+    const bg_case *c = case_of(r, w->suite, w->kase);
+    job *j = job_get(r);
+    if (!j)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    j->kind = JOB_CASE;
+    j->suite = w->suite;
+    j->kase = w->kase;
+    j->repeat = w->repeat;
+    j->stream = stream_of(r, c);
+    j->chat = c->is_chat;
+    j->sched_ms = sched_ms;
+    j->endpoint = pick_endpoint(r);
+    snprintf(j->url, sizeof j->url, "%s/%s", r->base[j->endpoint],
+             c->is_chat ? "chat/completions" : "completions");
+    bg_request_opts ro = {.model = r->run->model, .stream = j->stream};
+    int rc = bg_openai_build_request(&j->body, c->body, &ro, err);
+    if (!rc)
+        rc = job_start(r, j, j->body, j->stream, r->headers, err);
+    if (rc) {
+        job_put(r, j);
+        return rc;
+    }
+    r->in_flight_cases++;
+    return 0;
+}
+
+/* Restarts a job that failed to connect, with the same scheduled time. */
+static int restart_job(runner *r, job *j, bg_error *err)
+{
+    char *body = j->body;
+    j->body = NULL;
+    job_clear(j);
+    j->body = body;
+    j->first_token_ms = -1;
+    j->headers_checked = false;
+    j->is_sse = false;
+    j->status = 0;
+    j->failed_parse = false;
+    bg_error_clear(&j->perr);
+    bg_buf_init(&j->raw, BG_MAX_RESPONSE_BODY);
+    bg_sse_init(&j->sse, BG_MAX_SSE_LINE);
+    bg_response_init(&j->resp);
+    bg_samples_init(&j->itl);
+    curl_easy_reset(j->easy);
+    const struct curl_slist *h = j->kind == JOB_CASE ? r->headers : r->aux_headers;
+    return job_start(r, j, j->body, j->stream, h, err);
+}
+
+/* ---------- outcome of a finished transfer ---------- */
+
+static bool is_connect_error(CURLcode cc, const job *j)
+{
+    if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST ||
+        cc == CURLE_COULDNT_RESOLVE_PROXY)
+        return true;
+    /* a kept-alive connection the server closed: nothing of the answer arrived */
+    return (cc == CURLE_GOT_NOTHING || cc == CURLE_SEND_ERROR || cc == CURLE_RECV_ERROR) &&
+           !j->headers_checked;
+}
+
+/* Classifies a finished transfer. Returns BG_REQ_OK with the response parsed, or an
+ * error kind with a one-line message in msg. */
+static bg_req_error classify(job *j, CURLcode cc, char *msg, size_t msgsz)
+{
+    if (j->failed_parse) {
+        snprintf(msg, msgsz, "%s", j->perr.msg);
+        return BG_REQ_MALFORMED;
+    }
+    if (cc == CURLE_OPERATION_TIMEDOUT) {
+        snprintf(msg, msgsz, "%s after %ld ms (deadline)",
+                 j->headers_checked ? "answer cut" : "no answer", j->r->o->timeout_ms);
+        return BG_REQ_TIMEOUT;
+    }
+    if (is_connect_error(cc, j)) {
+        snprintf(msg, msgsz, "%s: %s", j->url, j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+        return BG_REQ_CONNECT;
+    }
+    if (cc != CURLE_OK) {
+        snprintf(msg, msgsz, "%s: %s", j->headers_checked ? "truncated answer" : "transfer failed",
+                 j->errbuf[0] ? j->errbuf : curl_easy_strerror(cc));
+        return j->headers_checked ? BG_REQ_MALFORMED : BG_REQ_OTHER;
+    }
+    if (!j->headers_checked)
+        check_headers(j);
+    if (j->status < 200 || j->status >= 300) {
+        char ex[200];
+        bg_excerpt(ex, sizeof ex, bg_buf_cstr(&j->raw), j->raw.len, 160);
+        snprintf(msg, msgsz, "HTTP %ld: %s", j->status, ex);
+        return BG_REQ_HTTP;
+    }
+    bg_error e = {0};
+    if (j->kind == JOB_EMBED)
+        return BG_REQ_OK; /* parsed by finish_aux */
+    if (j->is_sse) {
+        if (bg_sse_finish(&j->sse, on_sse_event, j, &e) || j->failed_parse) {
+            snprintf(msg, msgsz, "%s", j->failed_parse ? j->perr.msg : e.msg);
+            return BG_REQ_MALFORMED;
+        }
+        if (!j->resp.done) {
+            snprintf(msg, msgsz, "stream ended without data: [DONE]");
+            return BG_REQ_MALFORMED;
+        }
+        return BG_REQ_OK;
+    }
+    if (bg_openai_parse_response(&j->resp, j->chat, bg_buf_cstr(&j->raw), j->raw.len, &e)) {
+        snprintf(msg, msgsz, "%s", e.msg);
+        return BG_REQ_MALFORMED;
+    }
+    return BG_REQ_OK;
+}
+
+/* Total latency from the scheduled send time to the last byte. */
+static double e2e_of(job *j)
+{
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    return (j->added_ms - j->sched_ms) + (double)total_us / 1000.0;
+}
+
+static void merge_itl(runner *r, job *j)
+{
+    for (size_t i = 0; i < j->itl.n; i++) {
+        bg_samples_add(&r->run->overall.itl, j->itl.v[i]);
+        bg_samples_add(&r->run->per_suite[j->suite].itl, j->itl.v[i]);
+    }
+}
+
+/* ---------- scoring ---------- */
+
+static void scoring_free(scoring *sc, size_t n)
+{
+    if (!sc)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (sc->emb_answer)
+            free(sc->emb_answer[i]);
+        if (sc->emb_expected)
+            free(sc->emb_expected[i]);
+        if (sc->judge_reply)
+            free(sc->judge_reply[i]);
+        if (sc->aux_error)
+            free(sc->aux_error[i]);
+    }
+    free(sc->emb_answer);
+    free(sc->emb_expected);
+    free(sc->emb_dim);
+    free(sc->judge_reply);
+    free(sc->aux_error);
+    bg_response_dispose(&sc->resp);
+    free(sc);
+}
+
+/* Appends "; type: reason" to a growing failure message (negated assertions already
+ * start their reason with "not-<type>:"). */
+static void add_reason(bg_buf *b, const char *type, bool negate, const char *reason)
+{
+    if (b->len)
+        bg_buf_puts(b, "; ");
+    if (negate && bg_str_starts_with(reason, "not-"))
+        bg_buf_puts(b, reason);
+    else
+        bg_buf_printf(b, "%s%s: %s", negate ? "not-" : "", type, reason);
+}
+
+static void record_case_run(runner *r, size_t s, size_t ci, bg_request_record *rec,
+                            const char *answer, size_t answer_len, bg_assert_result *res,
+                            const char *failure, const char *error_msg)
+{
+    const bg_case *c = case_of(r, s, ci);
+    bg_case_result *cr = &r->run->cases[s][ci];
+    cr->runs++;
+    cr->time_ms += rec->e2e_ms;
+    if (rec->error != BG_REQ_OK) {
+        cr->errors++;
+        if (!cr->error) {
+            cr->error_kind = (bg_req_error)rec->error;
+            cr->error = bg_strdup(error_msg);
+        }
+    }
+    if (rec->passed)
+        cr->passed++;
+    bool first_failure = !rec->passed && !cr->failure;
+    bool keep_detail = first_failure || (cr->passed == cr->runs && rec->passed);
+    if (first_failure)
+        cr->failure = bg_strdup(failure ? failure : error_msg ? error_msg : "failed");
+    if (keep_detail) {
+        char ex[BG_MAX_EXCERPT + 8];
+        bg_excerpt(ex, sizeof ex, answer, answer_len, BG_MAX_EXCERPT);
+        free(cr->excerpt);
+        cr->excerpt = answer ? bg_strdup(ex) : NULL;
+        if (res && c->n_asserts) {
+            free(cr->asserts);
+            cr->asserts = malloc(c->n_asserts * sizeof *cr->asserts);
+            if (cr->asserts)
+                memcpy(cr->asserts, res, c->n_asserts * sizeof *res);
+        }
+    }
+    if (bg_run_add_request(r->run, rec))
+        bg_log_warn("out of memory recording a request");
+    r->finished++;
+    if (rec->error != BG_REQ_OK)
+        r->errored++;
+    else if (rec->passed)
+        r->passed++;
+    else
+        r->failed++;
+    if (r->o->progress)
+        r->o->progress(r->o->progress_ud, r->finished, r->total, r->passed, r->failed,
+                       r->errored);
+}
+
+/* Per-case latency limits ("latency_ms") act as extra checks on every run. */
+static bool check_case_latency(const bg_case *c, const bg_request_record *rec, bg_buf *why)
+{
+    bool ok = true;
+    if (c->latency_max_ms > 0 && rec->e2e_ms > c->latency_max_ms) {
+        if (why->len)
+            bg_buf_puts(why, "; ");
+        bg_buf_printf(why, "latency_ms.max: e2e %.0f ms > %.0f ms", rec->e2e_ms,
+                      c->latency_max_ms);
+        ok = false;
+    }
+    if (c->ttft_max_ms > 0 && rec->ttft_ms >= 0 && rec->ttft_ms > c->ttft_max_ms) {
+        if (why->len)
+            bg_buf_puts(why, "; ");
+        bg_buf_printf(why, "latency_ms.ttft: ttft %.0f ms > %.0f ms", rec->ttft_ms,
+                      c->ttft_max_ms);
+        ok = false;
+    }
+    return ok;
+}
+
+static void score_now(runner *r, scoring *sc)
+{
+    const bg_case *c = case_of(r, sc->suite, sc->kase);
+    bg_assert_result *res = c->n_asserts ? calloc(c->n_asserts, sizeof *res) : NULL;
+    bg_buf why;
+    bg_buf_init(&why, 0);
+    double wsum = 0, wpass = 0;
+    bool all = true;
+    for (size_t i = 0; i < c->n_asserts && res; i++) {
+        const bg_assertion *a = &c->asserts[i];
+        bg_assert_input in = {
+            .text = bg_buf_cstr(&sc->resp.text),
+            .text_len = sc->resp.text.len,
+            .finish_reason = sc->resp.finish_reason[0] ? sc->resp.finish_reason : NULL,
+            .completion_tokens = sc->resp.completion_tokens,
+            .e2e_ms = sc->rec.e2e_ms,
+            .ttft_ms = sc->rec.ttft_ms,
+            .emb_answer = sc->emb_answer ? sc->emb_answer[i] : NULL,
+            .emb_expected = sc->emb_expected ? sc->emb_expected[i] : NULL,
+            .emb_dim = sc->emb_dim ? sc->emb_dim[i] : 0,
+            .judge_reply = sc->judge_reply ? sc->judge_reply[i] : NULL,
+            .aux_error = sc->aux_error ? sc->aux_error[i] : NULL,
+        };
+        bg_assert_eval(a, &in, &res[i]);
+        wsum += a->weight;
+        if (res[i].pass)
+            wpass += a->weight;
+        else {
+            all = false;
+            add_reason(&why, bg_assert_kind_name(a->kind), a->negate, res[i].reason);
+        }
+    }
+    bool pass = c->has_threshold ? (wsum <= 0 || wpass / wsum >= c->threshold) : all;
+    if (c->has_threshold && !pass) {
+        char head[96];
+        snprintf(head, sizeof head, "score %.2f < threshold %.2f: ", wsum > 0 ? wpass / wsum : 0,
+                 c->threshold);
+        bg_buf tmp;
+        bg_buf_init(&tmp, 0);
+        bg_buf_puts(&tmp, head);
+        bg_buf_puts(&tmp, bg_buf_cstr(&why));
+        bg_buf_dispose(&why);
+        why = tmp;
+    }
+    if (!check_case_latency(c, &sc->rec, &why))
+        pass = false;
+    if (c->n_asserts && !res) {
+        pass = false;
+        bg_buf_puts(&why, "out of memory scoring assertions");
+    }
+    sc->rec.passed = pass;
+    record_case_run(r, sc->suite, sc->kase, &sc->rec, bg_buf_cstr(&sc->resp.text),
+                    sc->resp.text.len, res, pass ? NULL : bg_buf_cstr(&why), NULL);
+    bg_buf_dispose(&why);
+    free(res);
+    scoring_free(sc, c->n_asserts);
+}
+
+/* Builds the URL of an auxiliary request ("embeddings", "chat/completions"). */
+static void aux_url(runner *r, job *j, const char *configured, size_t endpoint, const char *path)
+{
+    const char *base = configured ? configured : r->base[endpoint];
+    size_t n = strlen(base);
+    while (n && base[n - 1] == '/')
+        n--;
+    snprintf(j->url, sizeof j->url, "%.*s/%s", (int)n, base, path);
+}
+
+static char *embeddings_body(const char *model, const char *a, size_t alen, const char *b)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *in = cJSON_AddArrayToObject(o, "input");
+    char *acopy = bg_strndup(a, alen);
+    cJSON_AddItemToArray(in, cJSON_CreateString(acopy ? acopy : ""));
+    cJSON_AddItemToArray(in, cJSON_CreateString(b));
+    cJSON_AddStringToObject(o, "model", model ? model : "");
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    free(acopy);
+    return out;
+}
+
+static char *judge_body(const char *model, const char *prompt)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", model ? model : "");
+    cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
+    cJSON *m = cJSON_CreateObject();
+    cJSON_AddStringToObject(m, "role", "user");
+    cJSON_AddStringToObject(m, "content", prompt);
+    cJSON_AddItemToArray(msgs, m);
+    cJSON_AddNumberToObject(o, "temperature", 0);
+    cJSON_AddNumberToObject(o, "max_tokens", JUDGE_MAX_TOKENS);
+    cJSON_AddBoolToObject(o, "stream", false);
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}
+
+static int start_aux(runner *r, scoring *sc, size_t i, size_t endpoint, bg_error *err)
+{
+    const bg_assertion *a = &case_of(r, sc->suite, sc->kase)->asserts[i];
+    job *j = job_get(r);
+    if (!j)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    j->sc = sc;
+    j->assert_index = i;
+    j->suite = sc->suite;
+    j->chat = true;
+    j->sched_ms = bg_now_ms();
+    if (bg_assert_kind_needs_embeddings(a->kind)) {
+        j->kind = JOB_EMBED;
+        aux_url(r, j, r->o->embeddings_url, endpoint, "embeddings");
+        const char *expected = cJSON_IsString(a->value) ? a->value->valuestring : "";
+        j->body = embeddings_body(r->o->embeddings_model ? r->o->embeddings_model : r->run->model,
+                                  bg_buf_cstr(&sc->resp.text), sc->resp.text.len, expected);
+    } else {
+        j->kind = JOB_JUDGE;
+        aux_url(r, j, r->o->judge_url, endpoint, "chat/completions");
+        char *prompt = bg_assert_judge_prompt(a, bg_buf_cstr(&sc->resp.text), sc->resp.text.len);
+        j->body = prompt ? judge_body(r->o->judge_model ? r->o->judge_model : r->run->model,
+                                      prompt)
+                         : NULL;
+        free(prompt);
+    }
+    int rc = j->body ? job_start(r, j, j->body, false, r->aux_headers, err)
+                     : bg_error_set(err, BG_ENOMEM, "out of memory");
+    if (rc) {
+        job_put(r, j);
+        return rc;
+    }
+    sc->outstanding++;
+    return 0;
+}
+
+/* Parses data[idx].embedding of an /embeddings answer. */
+static int embedding_at(double **out, size_t *dim, const cJSON *root, int idx, bg_error *err)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+    const cJSON *item = cJSON_GetArrayItem(data, idx);
+    const cJSON *vec = cJSON_GetObjectItemCaseSensitive(item, "embedding");
+    int n = cJSON_GetArraySize(vec);
+    if (!cJSON_IsArray(vec) || n <= 0 || n > (int)BG_MAX_EMBEDDING_DIM)
+        return bg_error_set(err, BG_EPROTO, "embeddings answer has no data[%d].embedding", idx);
+    double *v = malloc((size_t)n * sizeof *v);
+    if (!v)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    int i = 0;
+    const cJSON *x;
+    cJSON_ArrayForEach(x, vec)
+    {
+        if (!cJSON_IsNumber(x)) {
+            free(v);
+            return bg_error_set(err, BG_EPROTO, "data[%d].embedding[%d]: not a number", idx, i);
+        }
+        v[i++] = x->valuedouble;
+    }
+    *out = v;
+    *dim = (size_t)n;
+    return 0;
+}
+
+static void finish_aux(runner *r, job *j, bg_req_error kind, const char *msg)
+{
+    scoring *sc = j->sc;
+    size_t i = j->assert_index;
+    bg_error e = {0};
+    if (kind != BG_REQ_OK) {
+        free(sc->aux_error[i]);
+        sc->aux_error[i] = bg_asprintf("%s request failed: %s",
+                                       j->kind == JOB_EMBED ? "embeddings" : "judge", msg);
+    } else if (j->kind == JOB_EMBED) {
+        cJSON *root = cJSON_ParseWithLength(bg_buf_cstr(&j->raw), j->raw.len);
+        size_t d1 = 0, d2 = 0;
+        if (!root)
+            bg_error_set(&e, BG_EPROTO, "embeddings answer is not JSON");
+        else if (!embedding_at(&sc->emb_answer[i], &d1, root, 0, &e) &&
+                 !embedding_at(&sc->emb_expected[i], &d2, root, 1, &e))
+            sc->emb_dim[i] = d1 == d2 ? d1 : 0;
+        cJSON_Delete(root);
+    } else {
+        sc->judge_reply[i] = bg_strdup(bg_buf_cstr(&j->resp.text));
+    }
+    if (e.code) {
+        free(sc->aux_error[i]);
+        sc->aux_error[i] = bg_strdup(e.msg);
+    }
+    if (--sc->outstanding == 0)
+        score_now(r, sc);
+}
+
+/* Starts the auxiliary requests a case run needs, or scores it right away. */
+static void score_or_wait(runner *r, job *j, bg_request_record *rec)
+{
+    const bg_case *c = case_of(r, j->suite, j->kase);
+    scoring *sc = calloc(1, sizeof *sc);
+    size_t n = c->n_asserts;
+    if (!sc) {
+        bg_log_error("out of memory scoring a request");
+        return;
+    }
+    sc->suite = j->suite;
+    sc->kase = j->kase;
+    sc->repeat = j->repeat;
+    sc->rec = *rec;
+    sc->resp = j->resp; /* moved: the job gets a fresh response */
+    bg_response_init(&j->resp);
+    bool needs_aux = false;
+    for (size_t i = 0; i < n; i++)
+        needs_aux |= bg_assert_kind_needs_embeddings(c->asserts[i].kind) ||
+                     bg_assert_kind_needs_judge(c->asserts[i].kind);
+    if (needs_aux) {
+        sc->emb_answer = calloc(n, sizeof *sc->emb_answer);
+        sc->emb_expected = calloc(n, sizeof *sc->emb_expected);
+        sc->emb_dim = calloc(n, sizeof *sc->emb_dim);
+        sc->judge_reply = calloc(n, sizeof *sc->judge_reply);
+        sc->aux_error = calloc(n, sizeof *sc->aux_error);
+        sc->outstanding = 1; /* held until every aux request is started */
+        for (size_t i = 0; i < n; i++) {
+            bg_assert_kind k = c->asserts[i].kind;
+            if (!bg_assert_kind_needs_embeddings(k) && !bg_assert_kind_needs_judge(k))
+                continue;
+            bg_error e = {0};
+            if (start_aux(r, sc, i, j->endpoint, &e))
+                sc->aux_error[i] = bg_strdup(e.msg);
+        }
+        if (--sc->outstanding > 0)
+            return;
+    }
+    score_now(r, sc);
+}
+
+static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
+{
+    r->in_flight_cases--;
+    bg_request_record rec = {
+        .suite = (uint32_t)j->suite,
+        .kase = (uint32_t)j->kase,
+        .repeat = j->repeat,
+        .endpoint = (uint16_t)j->endpoint,
+        .http_status = (uint16_t)(j->status > 0 && j->status < 1000 ? j->status : 0),
+        .error = (uint8_t)kind,
+        .retries = (uint8_t)(j->retries > 255 ? 255 : j->retries),
+        .model = (int16_t)(j->resp.model[0] ? bg_run_intern_model(r->run, j->resp.model) : -1),
+        .output_tokens = -1,
+        .start_ms = j->sched_ms - r->t0,
+        .e2e_ms = e2e_of(j),
+        .ttft_ms = -1,
+        .tpot_ms = -1,
+    };
+    if (kind != BG_REQ_OK) {
+        if (kind == BG_REQ_CONNECT)
+            r->connect_errors++;
+        record_case_run(r, j->suite, j->kase, &rec, NULL, 0, NULL, NULL, msg);
+        return;
+    }
+    long out_tokens = bg_response_output_tokens(&j->resp);
+    rec.output_tokens = (int32_t)(out_tokens > INT32_MAX ? INT32_MAX : out_tokens);
+    if (j->stream && j->first_token_ms >= 0) {
+        rec.ttft_ms = j->first_token_ms - j->sched_ms;
+        if (out_tokens > 1)
+            rec.tpot_ms = (rec.e2e_ms - rec.ttft_ms) / (double)(out_tokens - 1);
+    }
+    merge_itl(r, j);
+    score_or_wait(r, j, &rec);
+}
+
+static void on_done(runner *r, CURL *easy, CURLcode cc)
+{
+    job *j = NULL;
+    curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&j);
+    curl_multi_remove_handle(r->multi, easy);
+    char msg[BG_ERROR_MSG_MAX];
+    msg[0] = '\0';
+    bg_req_error kind = classify(j, cc, msg, sizeof msg);
+    if (kind == BG_REQ_CONNECT && j->retries < r->o->max_retries) {
+        /* only connection failures are retried: the server never saw the request */
+        j->retries++;
+        j->retry_at = bg_now_ms() + RETRY_BASE_MS * (double)(1 << (j->retries - 1));
+        j->next = r->retry_queue;
+        r->retry_queue = j;
+        bg_log_debug("retrying %s (%s)", j->url, msg);
+        return;
+    }
+    if (j->kind == JOB_CASE)
+        finish_case(r, j, kind, msg);
+    else
+        finish_aux(r, j, kind, msg);
+    job_put(r, j);
+}
+
+/* ---------- the loop ---------- */
+
+static int start_due_retries(runner *r, double now, double *next_due, bg_error *err)
+{
+    job **pp = &r->retry_queue;
+    while (*pp) {
+        job *j = *pp;
+        if (j->retry_at <= now) {
+            *pp = j->next;
+            int rc = restart_job(r, j, err);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (j->retry_at < *next_due)
+            *next_due = j->retry_at;
+        pp = &j->next;
+    }
+    return 0;
+}
+
+static int start_new_work(runner *r, double now, double *next_due, bg_error *err)
+{
+    cursor w;
+    size_t cap = (size_t)(r->o->concurrency > 0 ? r->o->concurrency : 1);
+    while (r->in_flight_cases < cap) {
+        double sched = now;
+        if (r->o->rate > 0) {
+            if (r->next_arrival > now) {
+                if (r->next_arrival < *next_due)
+                    *next_due = r->next_arrival;
+                break;
+            }
+            sched = r->next_arrival;
+        }
+        if (!cursor_next(r, &w))
+            break;
+        if (r->o->rate > 0)
+            r->next_arrival += next_gap_ms(r);
+        int rc = start_case(r, &w, sched, err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void drain_done(runner *r)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(r->multi, &left)))
+        if (m->msg == CURLMSG_DONE)
+            on_done(r, m->easy_handle, m->data.result);
+}
+
+static int loop(runner *r, bg_error *err)
+{
+    int running = 0;
+    for (;;) {
+        double now = bg_now_ms();
+        double next_due = now + POLL_CAP_MS;
+        int rc = start_due_retries(r, now, &next_due, err);
+        if (!rc)
+            rc = start_new_work(r, now, &next_due, err);
+        if (rc)
+            return rc;
+        CURLMcode mc = curl_multi_perform(r->multi, &running);
+        if (mc != CURLM_OK)
+            return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
+        drain_done(r);
+        if (r->finished >= r->total && running == 0 && !r->retry_queue)
+            return 0;
+        int wait_ms = (int)ceil(next_due - bg_now_ms());
+        if (wait_ms < 0)
+            wait_ms = 0;
+        mc = curl_multi_poll(r->multi, NULL, 0, wait_ms, NULL);
+        if (mc != CURLM_OK)
+            return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
+    }
+}
+
+/* ---------- setup ---------- */
+
+static size_t discard_write(char *p, size_t s, size_t n, void *ud)
+{
+    bg_buf *b = ud;
+    (void)p;
+    return bg_buf_append(b, p, s * n) ? 0 : s * n;
+}
+
+/* Asks the first endpoint which model it serves (GET /models). */
+static int discover_model(runner *r, bg_error *err)
+{
+    char url[1100];
+    snprintf(url, sizeof url, "%s/models", r->base[0]);
+    CURL *e = curl_easy_init();
+    bg_buf body;
+    bg_buf_init(&body, BG_MAX_RESPONSE_BODY);
+    char eb[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->aux_headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, eb);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                     r->o->timeout_ms < DISCOVERY_TIMEOUT_MS ? r->o->timeout_ms
+                                                             : DISCOVERY_TIMEOUT_MS);
+    int rc = 0;
+    for (int attempt = 0;; attempt++) {
+        CURLcode cc = curl_easy_perform(e);
+        long status = 0;
+        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        if (cc == CURLE_OK && status == 200) {
+            rc = bg_openai_parse_models(&r->run->model, body.data, body.len, err);
+            if (rc)
+                bg_error_prefix(err, "%s", url);
+            break;
+        }
+        if (cc == CURLE_OK) {
+            rc = bg_error_set(err, BG_ENET, "%s: HTTP %ld (no model to test: pass --model)", url,
+                              status);
+            break;
+        }
+        if (attempt >= r->o->max_retries ||
+            (cc != CURLE_COULDNT_CONNECT && cc != CURLE_GOT_NOTHING)) {
+            rc = bg_error_set(err, BG_ENET, "%s: %s", url, eb[0] ? eb : curl_easy_strerror(cc));
+            break;
+        }
+        bg_buf_reset(&body);
+    }
+    curl_easy_cleanup(e);
+    bg_buf_dispose(&body);
+    return rc;
+}
+
+static int build_headers(runner *r, bg_error *err)
+{
+    struct curl_slist *h = NULL;
+    char auth[1200] = "";
+    if (r->o->api_key && *r->o->api_key)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", r->o->api_key);
+    const char *common[] = {"Content-Type: application/json", "Expect:", auth[0] ? auth : NULL};
+    for (size_t i = 0; i < 3; i++) {
+        if (!common[i])
+            continue;
+        h = curl_slist_append(h, common[i]);
+        r->aux_headers = curl_slist_append(r->aux_headers, common[i]);
+    }
+    for (size_t i = 0; i < r->o->n_headers; i++) {
+        h = curl_slist_append(h, r->o->headers[i]);
+        r->aux_headers = curl_slist_append(r->aux_headers, r->o->headers[i]);
+    }
+    /* wipe the key from our stack copy; curl keeps its own */
+    memset(auth, 0, sizeof auth);
+    r->headers = h;
+    if (!h || !r->aux_headers)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    return 0;
+}
+
+static bool any_case_has_model(const bg_run *run)
+{
+    for (size_t s = 0; s < run->n_suites; s++)
+        for (size_t c = 0; c < run->suites[s]->n_cases; c++)
+            if (!cJSON_GetObjectItemCaseSensitive(run->suites[s]->cases[c].body, "model"))
+                return false;
+    return true;
+}
+
+static int runner_setup(runner *r, bg_error *err)
+{
+    const bg_runner_opts *o = r->o;
+    if (o->n_endpoints == 0)
+        return bg_error_set(err, BG_EINVAL, "no endpoint to test (use --endpoint URL)");
+    r->base = calloc(o->n_endpoints, sizeof *r->base);
+    r->run->endpoints = calloc(o->n_endpoints, sizeof *r->run->endpoints);
+    if (!r->base || !r->run->endpoints)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    r->run->n_endpoints = o->n_endpoints;
+    for (size_t i = 0; i < o->n_endpoints; i++) {
+        size_t n = strlen(o->endpoints[i]);
+        while (n && o->endpoints[i][n - 1] == '/')
+            n--;
+        r->base[i] = bg_strndup(o->endpoints[i], n);
+        r->run->endpoints[i] = bg_strdup(o->endpoints[i]);
+        if (!r->base[i] || !r->run->endpoints[i])
+            return bg_error_set(err, BG_ENOMEM, "out of memory");
+    }
+    int rc = build_headers(r, err);
+    if (rc)
+        return rc;
+    r->multi = curl_multi_init();
+    if (!r->multi)
+        return bg_error_set(err, BG_ENOMEM, "curl_multi_init failed");
+    curl_multi_setopt(r->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)o->concurrency + 8);
+    curl_multi_setopt(r->multi, CURLMOPT_MAXCONNECTS, (long)o->concurrency * 2 + 16);
+    free(r->run->model);
+    r->run->model = bg_strdup(o->model);
+    if (!r->run->model && !any_case_has_model(r->run))
+        rc = discover_model(r, err);
+    r->run->stream = o->stream;
+    r->run->concurrency = o->concurrency;
+    r->run->rate = o->rate;
+    return rc;
+}
+
+static void runner_dispose(runner *r)
+{
+    while (r->free_jobs) {
+        job *j = r->free_jobs;
+        r->free_jobs = j->next;
+        job_destroy(j);
+    }
+    while (r->retry_queue) {
+        job *j = r->retry_queue;
+        r->retry_queue = j->next;
+        job_destroy(j);
+    }
+    if (r->multi)
+        curl_multi_cleanup(r->multi);
+    curl_slist_free_all(r->headers);
+    curl_slist_free_all(r->aux_headers);
+    for (size_t i = 0; r->base && i < r->o->n_endpoints; i++)
+        free(r->base[i]);
+    free(r->base);
+}
+
+int bg_runner_run(bg_run *run, const bg_runner_opts *opts, bg_error *err)
+{
+    runner r = {.run = run, .o = opts, .rng = opts->seed ? opts->seed : 1};
+    int rc = runner_setup(&r, err);
+    if (rc)
+        goto cleanup;
+    r.total = count_work(&r);
+    r.t0 = bg_now_ms();
+    r.next_arrival = r.t0;
+    run->started_wall_s = bg_wall_s();
+    rc = loop(&r, err);
+    run->duration_s = (bg_now_ms() - r.t0) / 1000.0;
+    if (rc)
+        goto cleanup;
+    rc = bg_run_finish(run, err);
+    if (!rc && r.total > 0 && r.connect_errors == r.total)
+        rc = bg_error_set(err, BG_ENET, "no endpoint could be reached: %s",
+                          run->cases[0][0].error ? run->cases[0][0].error : "connection failed");
+cleanup:
+    runner_dispose(&r);
+    return rc;
+}

@@ -1,0 +1,466 @@
+/* test_eval.c — end-to-end: the real bg-gate binary against bg-mock on 127.0.0.1.
+ *
+ * Each test starts its own mock(s) in a temp dir, runs `bg-gate eval`, and checks what a
+ * user relies on: exit codes, which cases fail in the JUnit file, deadlines, timing,
+ * headers sent and secrets never printed.
+ */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../support/check_main.h"
+#include "../support/proc.h"
+
+static char *tmp;
+static bgt_mock mock;
+
+static void setup(void)
+{
+    tmp = bgt_tmpdir();
+    ck_assert_ptr_nonnull(tmp);
+    memset(&mock, 0, sizeof mock);
+    mock.pid = -1;
+}
+
+static void teardown(void)
+{
+    bgt_mock_stop(&mock);
+    bgt_rmtree(tmp);
+    free(tmp);
+}
+
+static void start_mock(bgt_mock *m, const char *name, const char *table, const char *const *extra)
+{
+    char *answers = bgt_src(table);
+    const char *args[32] = {"--answers", answers};
+    size_t n = 2;
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    int rc = bgt_mock_start(m, tmp, name, args);
+    free(answers);
+    ck_assert_msg(rc == 0, "bg-mock did not start");
+}
+
+static char *path_in_tmp(const char *name)
+{
+    char *p = NULL;
+    ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, name), 0);
+    return p;
+}
+
+/* Prints the run's output when an expectation fails, so CI logs explain it. */
+static void expect_exit(const bgt_result *r, int code)
+{
+    if (r->exit_code != code)
+        fprintf(stderr, "bg-gate exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s\n",
+                r->exit_code, code, r->out, r->err);
+    ck_assert_int_eq(r->exit_code, code);
+}
+
+static cJSON *load_json(const char *path)
+{
+    char *s = bgt_read_file(path);
+    ck_assert_msg(s != NULL, "missing %s", path);
+    cJSON *j = cJSON_Parse(s);
+    free(s);
+    ck_assert_msg(j != NULL, "%s is not JSON", path);
+    return j;
+}
+
+static double json_num(const cJSON *root, const char *const *path)
+{
+    const cJSON *it = root;
+    for (size_t i = 0; path[i]; i++)
+        it = cJSON_GetObjectItemCaseSensitive(it, path[i]);
+    ck_assert_msg(cJSON_IsNumber(it), "%s is not a number", path[0]);
+    return it->valuedouble;
+}
+
+/* The text of <testcase ... name="ID" ...> up to its closing tag. */
+static char *junit_case(const char *xml, const char *id)
+{
+    char needle[256];
+    snprintf(needle, sizeof needle, "name=\"%s\"", id);
+    const char *p = strstr(xml, needle);
+    ck_assert_msg(p != NULL, "no testcase %s in JUnit", id);
+    const char *start = p;
+    while (start > xml && strncmp(start, "<testcase", 9) != 0)
+        start--;
+    const char *end = strstr(p, "</testcase>");
+    const char *self_close = strstr(p, "/>");
+    const char *gt = strchr(p, '>');
+    if (self_close && gt == self_close + 1 && (!end || self_close < end))
+        end = self_close;
+    ck_assert_ptr_nonnull(end);
+    return strndup(start, (size_t)(end - start));
+}
+
+START_TEST(good_model_passes_with_exit_0)
+{
+    start_mock(&mock, "good", "tests/fixtures/e2e/table-good.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *junit = path_in_tmp("junit.xml");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--junit", junit,
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 0);
+    char *xml = bgt_read_file(junit);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_null(strstr(xml, "<failure"));
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"capital-france\""));
+    free(xml);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(junit);
+}
+END_TEST
+
+START_TEST(bad_model_fails_with_exit_1_and_names_the_failing_cases)
+{
+    start_mock(&mock, "bad", "tests/fixtures/e2e/table-bad.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *junit = path_in_tmp("reports/junit.xml");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--junit", junit,
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    char *xml = bgt_read_file(junit);
+    ck_assert_ptr_nonnull(xml);
+    const char *failing[] = {"capital-france", "refuse-password"};
+    const char *passing[] = {"capital-japan", "json-order"};
+    for (size_t i = 0; i < 2; i++) {
+        char *tc = junit_case(xml, failing[i]);
+        ck_assert_msg(strstr(tc, "<failure") != NULL, "%s should fail", failing[i]);
+        free(tc);
+        tc = junit_case(xml, passing[i]);
+        ck_assert_msg(strstr(tc, "<failure") == NULL, "%s should pass", passing[i]);
+        free(tc);
+    }
+    char *tc = junit_case(xml, "capital-france");
+    ck_assert_ptr_nonnull(strstr(tc, "Paris"));
+    ck_assert_ptr_nonnull(strstr(tc, "Lyon"));
+    free(tc);
+    ck_assert_ptr_nonnull(strstr(r.err, "capital-france"));
+    free(xml);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(junit);
+}
+END_TEST
+
+START_TEST(golden_suite_passes_on_good_model_and_fails_on_bad)
+{
+    char *evals = bgt_src("evals");
+    start_mock(&mock, "good", "tests/mock/models/good.json", NULL);
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", evals, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 60);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    bgt_mock_stop(&mock);
+
+    start_mock(&mock, "bad", "tests/mock/models/bad.json", NULL);
+    const char *args2[] = {"eval", "--endpoint", mock.url, "--suite", evals, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args2, 60);
+    expect_exit(&r, 1);
+    bgt_result_dispose(&r);
+    free(evals);
+}
+END_TEST
+
+START_TEST(unreachable_endpoint_exits_3)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", bgt_free_port());
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", url, "--suite", suite, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 3);
+    ck_assert_ptr_nonnull(strstr(r.err, "127.0.0.1"));
+    bgt_result_dispose(&r);
+
+    /* with --model there is no discovery request: the requests themselves fail */
+    const char *args2[] = {"eval", "--endpoint", url, "--suite", suite, "--model", "m",
+                           "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args2, 30);
+    expect_exit(&r, 3);
+    bgt_result_dispose(&r);
+    free(suite);
+}
+END_TEST
+
+START_TEST(hanging_server_is_cut_at_the_deadline)
+{
+    const char *extra[] = {"--error-rate", "1", "--error-kinds", "hang", NULL};
+    start_mock(&mock, "hang", "tests/fixtures/e2e/table-good.json", extra);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *report = path_in_tmp("report.json");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
+                          "--timeout-ms", "300", "--json-report", report, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    ck_assert_double_lt(r.elapsed_ms, 5000);
+    cJSON *j = load_json(report);
+    const char *p[] = {"summary", "errors_by_kind", "timeout", NULL};
+    ck_assert_double_eq(json_num(j, p), 4);
+    cJSON_Delete(j);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(report);
+}
+END_TEST
+
+START_TEST(streaming_ttft_tracks_the_injected_delay)
+{
+    const char *extra[] = {"--latency-ms", "80", "--token-ms", "5", NULL};
+    start_mock(&mock, "slow", "tests/fixtures/e2e/table-good.json", extra);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *report = path_in_tmp("report.json");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--stream",
+                          "--repeat", "3", "--concurrency", "4", "--json-report", report,
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 0);
+    cJSON *j = load_json(report);
+    const char *p50[] = {"summary", "ttft_ms", "p50", NULL};
+    double ttft = json_num(j, p50);
+    ck_assert_msg(ttft >= 80 && ttft < 95, "ttft p50 %.1f ms, injected 80 ms", ttft);
+    const char *itl[] = {"summary", "itl_ms", "p50", NULL};
+    double gap = json_num(j, itl);
+    ck_assert_msg(gap >= 4 && gap < 15, "itl p50 %.1f ms, injected 5 ms", gap);
+    cJSON_Delete(j);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(report);
+}
+END_TEST
+
+START_TEST(bad_suite_exits_2_with_file_line_and_field)
+{
+    char *suite = path_in_tmp("broken.jsonl");
+    FILE *f = fopen(suite, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"id\": \"a\", \"prompt\": \"hi\"}\n"
+          "{\"id\": \"b\", \"prompt\": \"hi\", \"asert\": []}\n",
+          f);
+    fclose(f);
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", "http://127.0.0.1:9/v1", "--suite", suite, NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 2);
+    ck_assert_msg(strstr(r.err, "broken.jsonl:2:") != NULL, "stderr: %s", r.err);
+    ck_assert_msg(strstr(r.err, "asert") != NULL, "stderr: %s", r.err);
+    bgt_result_dispose(&r);
+    free(suite);
+}
+END_TEST
+
+START_TEST(api_key_is_sent_and_never_printed)
+{
+    start_mock(&mock, "auth", "tests/fixtures/e2e/table-good.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *report = path_in_tmp("report.json");
+    char *junit = path_in_tmp("junit.xml");
+    const char *env[] = {"BG_TEST_KEY=sekrit-value-123", NULL};
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--api-key-env",
+                          "BG_TEST_KEY", "--json-report", report, "--junit", junit, "-v",
+                          "--json", "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, env, args, 30);
+    expect_exit(&r, 0);
+    char *log = bgt_read_file(mock.req_log);
+    ck_assert_ptr_nonnull(log);
+    ck_assert_ptr_nonnull(strstr(log, "Bearer sekrit-value-123"));
+    ck_assert_ptr_null(strstr(r.out, "sekrit"));
+    ck_assert_ptr_null(strstr(r.err, "sekrit"));
+    char *rep = bgt_read_file(report), *xml = bgt_read_file(junit);
+    ck_assert_ptr_null(strstr(rep, "sekrit"));
+    ck_assert_ptr_null(strstr(xml, "sekrit"));
+    free(rep);
+    free(xml);
+    free(log);
+    bgt_result_dispose(&r);
+
+    const char *args2[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--api-key-env",
+                           "BG_TEST_KEY_UNSET", NULL};
+    bgt_run_gate(&r, tmp, NULL, args2, 30);
+    expect_exit(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "BG_TEST_KEY_UNSET"));
+    bgt_result_dispose(&r);
+    free(suite);
+    free(report);
+    free(junit);
+}
+END_TEST
+
+START_TEST(requests_spread_over_endpoints_and_repeat)
+{
+    bgt_mock second = {.pid = -1};
+    start_mock(&mock, "a", "tests/fixtures/e2e/table-good.json", NULL);
+    start_mock(&second, "b", "tests/fixtures/e2e/table-good.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--endpoint", second.url, "--suite",
+                          suite, "--model", "good-model", "--repeat", "3", "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 0);
+    ck_assert_int_eq(bgt_mock_request_count(&mock), 6);
+    ck_assert_int_eq(bgt_mock_request_count(&second), 6);
+    bgt_mock_stop(&second);
+    bgt_result_dispose(&r);
+    free(suite);
+}
+END_TEST
+
+START_TEST(open_loop_rate_paces_arrivals)
+{
+    start_mock(&mock, "rate", "tests/fixtures/e2e/table-good.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    bgt_result r;
+    /* 20 arrivals at a constant 40/s take at least 19 gaps of 25 ms */
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
+                          "--repeat", "5", "--rate", "40", "--arrivals", "constant",
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 0);
+    ck_assert_double_ge(r.elapsed_ms, 450);
+    ck_assert_int_eq(bgt_mock_request_count(&mock), 20);
+    bgt_result_dispose(&r);
+    free(suite);
+}
+END_TEST
+
+START_TEST(server_errors_are_counted_by_kind)
+{
+    const char *extra[] = {"--error-rate", "1", "--error-kinds", "500", NULL};
+    start_mock(&mock, "err", "tests/fixtures/e2e/table-good.json", extra);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *report = path_in_tmp("report.json");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
+                          "--json-report", report, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    cJSON *j = load_json(report);
+    const char *p[] = {"summary", "errors_by_kind", "http", NULL};
+    ck_assert_double_eq(json_num(j, p), 4);
+    /* a wrong answer or a server error is never retried: one request per case */
+    ck_assert_int_eq(bgt_mock_request_count(&mock), 4);
+    cJSON_Delete(j);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(report);
+}
+END_TEST
+
+START_TEST(config_gate_section_and_inconclusive_threshold)
+{
+    start_mock(&mock, "cfg", "tests/fixtures/e2e/table-good.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *cfg = path_in_tmp("bg-gate.json");
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f,
+            "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"], \"concurrency\": 2,\n"
+            " \"thresholds\": {\"pass_rate\": 1.0, \"p99_ms\": 5000}}}\n",
+            mock.url, suite);
+    fclose(f);
+    bgt_result r;
+    /* 4 samples cannot support a p99: the gate must not pass on it */
+    const char *args[] = {"eval", "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "inconclusive") != NULL, "stderr: %s", r.err);
+    bgt_result_dispose(&r);
+    f = fopen(cfg, "w");
+    fprintf(f,
+            "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"],\n"
+            " \"thresholds\": {\"p50_ms\": 5000}}}\n",
+            mock.url, suite);
+    fclose(f);
+    const char *args2[] = {"eval", "--config", cfg, "--no-progress", NULL};
+    bgt_run_gate(&r, "/", NULL, args2, 30);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    /* a flag overrides the config's threshold of the same name */
+    const char *args3[] = {"eval", "--config", cfg, "--threshold", "p50_ms=0.001",
+                           "--no-progress", NULL};
+    bgt_run_gate(&r, "/", NULL, args3, 30);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "p50_ms") != NULL, "stderr: %s", r.err);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(cfg);
+}
+END_TEST
+
+START_TEST(bad_config_exits_2_with_json_path)
+{
+    char *cfg = path_in_tmp("bg-gate.json");
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"gate\": {\"concurrency\": \"lots\"}}\n", f);
+    fclose(f);
+    bgt_result r;
+    const char *args[] = {"eval", "--config", cfg, NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 2);
+    ck_assert_msg(strstr(r.err, "gate.concurrency") != NULL, "stderr: %s", r.err);
+    bgt_result_dispose(&r);
+    free(cfg);
+}
+END_TEST
+
+START_TEST(usage_errors_exit_2_and_help_exits_0)
+{
+    bgt_result r;
+    const char *bad[] = {"eval", "--concurrency", "zero", NULL};
+    bgt_run_gate(&r, tmp, NULL, bad, 10);
+    expect_exit(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--concurrency"));
+    bgt_result_dispose(&r);
+    const char *help[] = {"eval", "--help", NULL};
+    bgt_run_gate(&r, tmp, NULL, help, 10);
+    expect_exit(&r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "--threshold"));
+    bgt_result_dispose(&r);
+    const char *unknown[] = {"deploy-now", NULL};
+    bgt_run_gate(&r, tmp, NULL, unknown, 10);
+    expect_exit(&r, 2);
+    bgt_result_dispose(&r);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("e2e_eval");
+    TCase *tc = tcase_create("eval");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, good_model_passes_with_exit_0);
+    tcase_add_test(tc, bad_model_fails_with_exit_1_and_names_the_failing_cases);
+    tcase_add_test(tc, golden_suite_passes_on_good_model_and_fails_on_bad);
+    tcase_add_test(tc, unreachable_endpoint_exits_3);
+    tcase_add_test(tc, hanging_server_is_cut_at_the_deadline);
+    tcase_add_test(tc, streaming_ttft_tracks_the_injected_delay);
+    tcase_add_test(tc, bad_suite_exits_2_with_file_line_and_field);
+    tcase_add_test(tc, api_key_is_sent_and_never_printed);
+    tcase_add_test(tc, requests_spread_over_endpoints_and_repeat);
+    tcase_add_test(tc, open_loop_rate_paces_arrivals);
+    tcase_add_test(tc, server_errors_are_counted_by_kind);
+    tcase_add_test(tc, config_gate_section_and_inconclusive_threshold);
+    tcase_add_test(tc, bad_config_exits_2_with_json_path);
+    tcase_add_test(tc, usage_errors_exit_2_and_help_exits_0);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+BG_CHECK_MAIN()
