@@ -26,7 +26,7 @@ int bg_buf_append(bg_buf *b, const void *p, size_t n);
 int bg_buf_puts(bg_buf *b, const char *s);
 int bg_buf_putc(bg_buf *b, char c);
 int bg_buf_printf(bg_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int bg_buf_vprintf(bg_buf *b, const char *fmt, va_list ap);
+int bg_buf_vprintf(bg_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Hands the data to the caller (who frees it) and leaves the buffer empty.
  * Never returns NULL unless allocation fails: an empty buffer yields "". */
 char *bg_buf_steal(bg_buf *b);

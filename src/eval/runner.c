@@ -501,12 +501,13 @@ static void add_reason(bg_buf *b, const char *type, bool negate, const char *rea
 }
 
 static void record_case_run(runner *r, size_t s, size_t ci, bg_request_record *rec,
-                            const char *answer, size_t answer_len, bg_assert_result *res,
-                            const char *failure, const char *error_msg)
+                            double score, const char *answer, size_t answer_len,
+                            bg_assert_result *res, const char *failure, const char *error_msg)
 {
     const bg_case *c = case_of(r, s, ci);
     bg_case_result *cr = &r->run->cases[s][ci];
     cr->runs++;
+    cr->score += (score - cr->score) / (double)cr->runs; /* running mean over runs */
     cr->time_ms += rec->e2e_ms;
     if (rec->error != BG_REQ_OK) {
         cr->errors++;
@@ -619,7 +620,8 @@ static void score_now(runner *r, scoring *sc)
         bg_buf_puts(&why, "out of memory scoring assertions");
     }
     sc->rec.passed = pass;
-    record_case_run(r, sc->suite, sc->kase, &sc->rec, bg_buf_cstr(&sc->resp.text),
+    double score = wsum > 0 ? wpass / wsum : (pass ? 1.0 : 0.0);
+    record_case_run(r, sc->suite, sc->kase, &sc->rec, score, bg_buf_cstr(&sc->resp.text),
                     sc->resp.text.len, res, pass ? NULL : bg_buf_cstr(&why), NULL);
     bg_buf_dispose(&why);
     free(res);
@@ -821,7 +823,7 @@ static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
     if (kind != BG_REQ_OK) {
         if (kind == BG_REQ_CONNECT)
             r->connect_errors++;
-        record_case_run(r, j->suite, j->kase, &rec, NULL, 0, NULL, NULL, msg);
+        record_case_run(r, j->suite, j->kase, &rec, 0, NULL, 0, NULL, NULL, msg);
         return;
     }
     long out_tokens = bg_response_output_tokens(&j->resp);

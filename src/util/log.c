@@ -38,6 +38,9 @@ bool bg_log_color(void)
 }
 
 static void vlog(const char *tag, const char *color, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vlog(const char *tag, const char *color, const char *fmt, va_list ap)
 {
     if (tag) {
         if (bg_log_color())
