@@ -2,8 +2,10 @@
  * (tests/fixtures/junit/jenkins-junit.xsd) that Jenkins, GitLab and GitHub viewers read.
  *
  * One <testsuite> per golden suite with one <testcase> per case, then a "thresholds"
- * suite with one <testcase> per gate threshold. The schema allows no file/line
- * attributes on <testcase>, so a failed or errored case names its file:line in
+ * suite with one <testcase> per gate threshold. Each case carries `file` and `line`
+ * attributes — what pytest, jest-junit, GitLab and the GitHub annotation actions read to
+ * point at the failing line; Jenkins ignores them, and they are the one addition our
+ * copy of the Jenkins schema makes. A failed or errored case also names its file:line in
  * <system-out> (and its suite's path is a <property>). Every string from a suite, a
  * server or a model goes through xml_text: escaped, stripped of characters XML 1.0
  * forbids, invalid UTF-8 replaced by U+FFFD. Numbers use '.' whatever the locale.
@@ -251,6 +253,8 @@ static int junit_case(void *ctx, const bg_run *run, size_t s, size_t c)
     int rc = bg_buf_puts(b, "    <testcase");
     if (rc == 0) rc = xml_attr(b, "classname", su->name ? su->name : "");
     if (rc == 0) rc = xml_attr(b, "name", kc->id ? kc->id : "");
+    if (rc == 0) rc = xml_attr(b, "file", su->path ? su->path : "");
+    if (rc == 0) rc = bg_buf_printf(b, " line=\"%d\"", kc->line);
     if (rc == 0) rc = xml_attr_num(b, "time", secs, 3);
     if (rc != 0 || st == BG_REPORT_PASSED)
         return rc ? rc : bg_buf_puts(b, "/>\n");

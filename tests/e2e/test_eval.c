@@ -146,6 +146,13 @@ START_TEST(bad_model_fails_with_exit_1_and_names_the_failing_cases)
     ck_assert_ptr_nonnull(strstr(tc, "Lyon"));
     free(tc);
     ck_assert_ptr_nonnull(strstr(r.err, "capital-france"));
+    /* the file a CI viewer reads: schema-valid, and it points at the case's line */
+    ck_assert_ptr_nonnull(strstr(xml, "line=\"2\""));
+    ck_assert_ptr_nonnull(strstr(xml, "capitals.jsonl\""));
+    char *xsd = bgt_src("tests/fixtures/junit/jenkins-junit.xsd");
+    const char *lint[] = {"/usr/bin/xmllint", "--noout", "--schema", xsd, junit, NULL};
+    ck_assert_int_eq(bgt_run_cmd(lint, 30), 0);
+    free(xsd);
     free(xml);
     bgt_result_dispose(&r);
     free(suite);

@@ -270,3 +270,9 @@ int bgt_free_port(void)
         close(fd);
     return port;
 }
+
+int bgt_run_cmd(const char *const *argv, int timeout_s)
+{
+    pid_t pid = spawn(argv, NULL, NULL, "/dev/null", "/dev/null");
+    return pid > 0 ? wait_for(pid, timeout_s * 1000) : -1;
+}

@@ -46,6 +46,8 @@ int bgt_mock_stop(bgt_mock *m);
 int bgt_mock_request_count(const bgt_mock *m);
 /* Reads a whole file (NULL when missing); caller frees. */
 char *bgt_read_file(const char *path);
+/* Runs argv[0] (a path) with args, output discarded; returns its exit code or -1. */
+int bgt_run_cmd(const char *const *argv, int timeout_s);
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound, then closed). */
 int bgt_free_port(void);
 

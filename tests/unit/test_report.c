@@ -347,7 +347,9 @@ START_TEST(junit_counts_match_the_testcases)
                                       "errors=\"1\" skipped=\"0\" time=\"6.000\""));
     ck_assert_ptr_nonnull(strstr(xml, "<testsuite name=\"safety\" tests=\"1\" failures=\"0\" "
                                       "errors=\"0\" skipped=\"0\""));
+    /* file and line point CI annotations at the case's line in its suite */
     ck_assert_ptr_nonnull(strstr(xml, "<testcase classname=\"golden\" name=\"capital-france\" "
+                                      "file=\"evals/golden.jsonl\" line=\"1\" "
                                       "time=\"0.800\"/>"));
     free(xml);
     bg_run_free(run);
