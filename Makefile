@@ -7,7 +7,7 @@
 #   make demo       start bg-mock as a good and a bad model and gate both
 #   make check      unit + e2e tests of the current build only
 #   make sanitize   unit + e2e under ASan+UBSan (build-asan/)
-#   make valgrind   unit tests under valgrind
+#   make valgrind   unit tests, and bg-gate against bg-mock, under valgrind
 #   make fuzz       build the libFuzzer targets and run each briefly
 #   make lint       reject banned functions
 #   make bench      the harness benchmark (tests/bench/)
@@ -99,8 +99,9 @@ deps:
 sanitize:
 	$(Q)$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 CC=clang check
 
-valgrind: $(UNIT_BINS)
+valgrind: $(UNIT_BINS) $(BIN) $(MOCK)
 	$(Q)VALGRIND=1 scripts/run-tests.sh "$(TEST_ENV) CK_FORK=no" $(UNIT_BINS)
+	$(Q)scripts/valgrind-e2e.sh $(abspath $(BIN)) $(abspath $(MOCK))
 
 fuzz:
 	$(Q)tests/fuzz/run.sh 20

@@ -32,18 +32,19 @@ wrk.body = '$body'
 wrk.headers["Content-Type"] = "application/json"
 LUA
 
-start_mock() { # latency_ms
+start_mock() { # latency_ms → sets $base (not a subshell: we must keep the pid)
     rm -f "$work/port"
-    "$mock" --port 0 --port-file "$work/port" --answers "$work/table.json" --latency-ms "$1" 2>"$work/mock.log" &
+    "$mock" --port 0 --port-file "$work/port" --answers "$work/table.json" --latency-ms "$1" \
+        >/dev/null 2>"$work/mock.log" &
     pids+=($!)
     for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.02; done
-    echo "http://127.0.0.1:$(cat "$work/port")"
+    base="http://127.0.0.1:$(cat "$work/port")"
 }
 stop_mock() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 
 printf '%-10s %10s %10s %10s %10s %10s %12s %10s\n' latency "bg-gate/s" "wrk/s" "fraction" "cpu_s" "rss_MB" "p50_ms" "added_ms"
 for lat in 0 20; do
-    base=$(start_mock "$lat")
+    start_mock "$lat"
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$gate" eval --endpoint "$base/v1" \
         --suite "$work/suite.jsonl" --model bench --concurrency "$conc" --no-stream -q \
         --no-progress --json-report "$work/report.json" || true
@@ -63,7 +64,7 @@ PY
 done
 
 # wall time of a 1-case suite, median of 11 runs
-base=$(start_mock 0)
+start_mock 0
 head -n 1 "$work/suite.jsonl" >"$work/one.jsonl"
 times=()
 for _ in $(seq 11); do
