@@ -1,0 +1,114 @@
+/* runner_internal.h — private to the eval runner (runner.c, runner_score.c): the job,
+ * scoring and runner structs and the few functions the two files share.
+ */
+#ifndef BGGATE_RUNNER_INTERNAL_H
+#define BGGATE_RUNNER_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stdint.h>
+
+#include "bggate/openai.h"
+#include "bggate/runner.h"
+#include "bggate/sse.h"
+
+typedef enum { JOB_CASE, JOB_EMBED, JOB_JUDGE } job_kind;
+
+struct runner;
+struct scoring;
+
+/* One HTTP transfer. */
+typedef struct job {
+    CURL *easy;
+    struct runner *r;
+    job_kind kind;
+    size_t suite, kase;
+    uint32_t repeat;
+    size_t endpoint;
+    int retries;
+    bool stream, chat;
+    double sched_ms;       /* when the request was due (latency is measured from here) */
+    double added_ms;       /* when it was handed to curl */
+    double first_token_ms; /* < 0 until the first text arrives */
+    double last_token_ms;
+    bool headers_checked;
+    bool is_sse;           /* 2xx with text/event-stream */
+    long status;
+    bg_buf raw;            /* whole body (non-streamed, or an error body) */
+    bg_sse sse;
+    bg_response resp;
+    bg_samples itl;
+    bool failed_parse;     /* a parse error was recorded in perr */
+    bg_error perr;
+    char *body;
+    char url[1024];
+    char errbuf[CURL_ERROR_SIZE];
+    struct scoring *sc;    /* JOB_EMBED / JOB_JUDGE: the case run waiting for it */
+    size_t assert_index;   /* which assertion the aux result is for */
+    struct job *next;      /* free list / retry queue */
+    double retry_at;
+} job;
+
+/* A finished case request waiting for auxiliary results before it is scored. */
+typedef struct scoring {
+    size_t suite, kase;
+    uint32_t repeat;
+    bg_request_record rec;
+    bg_response resp;
+    int outstanding;
+    double **emb_answer;   /* per assertion (similar only) */
+    double **emb_expected;
+    size_t *emb_dim;
+    char **judge_reply;    /* per assertion (llm-rubric only) */
+    char **aux_error;
+} scoring;
+
+/* The work list: every (suite, case, repeat) in order. */
+typedef struct cursor {
+    size_t suite, kase;
+    uint32_t repeat;
+    bool done;
+} cursor;
+
+typedef struct runner {
+    bg_run *run;
+    const bg_runner_opts *o;
+    CURLM *multi;
+    struct curl_slist *headers;
+    struct curl_slist *aux_headers;
+    char **base;           /* endpoints without trailing '/' */
+    size_t next_endpoint;
+    cursor cur;
+    size_t total, finished, passed, failed, errored;
+    size_t in_flight_cases;
+    size_t connect_errors;
+    job *free_jobs;
+    job *retry_queue;
+    double t0;
+    double next_arrival;
+    uint64_t rng;
+} runner;
+
+static inline const bg_case *case_of(const runner *r, size_t s, size_t c)
+{
+    return &r->run->suites[s]->cases[c];
+}
+
+/* A job from the free list (or a new one) with fresh parsers. */
+job *bg_runner_job_get(runner *r);
+/* Returns a finished job to the free list. */
+void bg_runner_job_put(runner *r, job *j);
+/* Hands a prepared job to curl. */
+int bg_runner_job_start(runner *r, job *j, const char *body, bool stream,
+                        const struct curl_slist *headers, bg_error *err);
+/* Records one finished case run into its case result and the request list. */
+void bg_runner_record_case_run(runner *r, size_t s, size_t ci, bg_request_record *rec,
+                               double score, const char *answer, size_t answer_len,
+                               bg_assert_result *res, const char *failure,
+                               const char *error_msg);
+/* Scores a finished case request now, or after the auxiliary requests its assertions
+ * need (embeddings, judge). Takes over j->resp. */
+void bg_runner_score_or_wait(runner *r, job *j, bg_request_record *rec);
+/* An auxiliary request finished: store its result; score the case when it was the last. */
+void bg_runner_finish_aux(runner *r, job *j, bg_req_error kind, const char *msg);
+
+#endif
