@@ -446,6 +446,92 @@ START_TEST(usage_errors_exit_2_and_help_exits_0)
 }
 END_TEST
 
+START_TEST(endless_stream_is_cut_at_the_deadline)
+{
+    /* tokens every 250 ms: the answer cannot finish within a 400 ms deadline */
+    const char *extra[] = {"--token-ms", "250", NULL};
+    start_mock(&mock, "slowstream", "tests/fixtures/e2e/table-good.json", extra);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *report = path_in_tmp("report.json");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
+                          "--stream", "--timeout-ms", "400", "--max-retries", "0",
+                          "--json-report", report, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    ck_assert_double_lt(r.elapsed_ms, 5000);
+    cJSON *j = load_json(report);
+    const char *p[] = {"summary", "errors_by_kind", "timeout", NULL};
+    ck_assert_double_eq(json_num(j, p), 4);
+    cJSON_Delete(j);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(report);
+}
+END_TEST
+
+START_TEST(connection_errors_are_retried_and_counted_separately)
+{
+    /* the mock dies after 2 answers: later requests cannot connect, are retried, then
+     * counted as connect errors; the two answered cases still count */
+    const char *extra[] = {"--crash-after", "2", NULL};
+    start_mock(&mock, "crash", "tests/fixtures/e2e/table-good.json", extra);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *report = path_in_tmp("report.json");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
+                          "--concurrency", "1", "--max-retries", "2", "--json-report", report,
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    cJSON *j = load_json(report);
+    const char *conn[] = {"summary", "errors_by_kind", "connect", NULL};
+    const char *retries[] = {"summary", "retries", NULL};
+    ck_assert_double_eq(json_num(j, conn), 2);
+    ck_assert_double_eq(json_num(j, retries), 4);
+    cJSON_Delete(j);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(report);
+}
+END_TEST
+
+START_TEST(embeddings_requests_go_to_the_configured_endpoint)
+{
+    bgt_mock judge = {.pid = -1};
+    start_mock(&mock, "model", "tests/mock/models/good.json", NULL);
+    start_mock(&judge, "judge", "tests/mock/models/good.json", NULL);
+    char *suite = path_in_tmp("judged.jsonl");
+    FILE *f = fopen(suite, "w");
+    ck_assert_ptr_nonnull(f);
+    /* the answer comes from the model mock; the judge's verdict from the judge mock */
+    fputs("{\"id\": \"capital\", \"messages\": [{\"role\": \"user\", \"content\": "
+          "\"What is the capital of France?\"}], \"assert\": [{\"type\": \"similar\", "
+          "\"value\": \"The capital of France is Paris.\", \"threshold\": 0.9}]}\n",
+          f);
+    fclose(f);
+    char *cfg = path_in_tmp("bg-gate.json");
+    f = fopen(cfg, "w");
+    fprintf(f, "{\"gate\": {\"embeddings\": {\"endpoint\": \"%s\", \"model\": \"emb\"}}}\n",
+            judge.url);
+    fclose(f);
+    bgt_result r;
+    const char *args[] = {"eval", "--config", cfg, "--endpoint", mock.url, "--suite", suite,
+                          "--model", "m", "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 0);
+    char *jlog = bgt_read_file(judge.req_log), *mlog = bgt_read_file(mock.req_log);
+    ck_assert_ptr_nonnull(strstr(jlog, "/v1/embeddings"));
+    ck_assert_ptr_null(strstr(mlog, "/v1/embeddings"));
+    free(jlog);
+    free(mlog);
+    bgt_mock_stop(&judge);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(cfg);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e_eval");
@@ -466,6 +552,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, config_gate_section_and_inconclusive_threshold);
     tcase_add_test(tc, bad_config_exits_2_with_json_path);
     tcase_add_test(tc, usage_errors_exit_2_and_help_exits_0);
+    tcase_add_test(tc, endless_stream_is_cut_at_the_deadline);
+    tcase_add_test(tc, connection_errors_are_retried_and_counted_separately);
+    tcase_add_test(tc, embeddings_requests_go_to_the_configured_endpoint);
     suite_add_tcase(s, tc);
     return s;
 }
