@@ -245,11 +245,10 @@ static int json_thresholds(void *ctx, const bg_run *run)
     return j->rc;
 }
 
-static void put_request(json_ctx *j, cJSON *arr, const bg_run *run, const bg_request_record *q)
+static void put_request(json_ctx *j, cJSON *o, const bg_run *run, const bg_request_record *q)
 {
     const bg_suite *su = q->suite < run->n_suites ? run->suites[q->suite] : NULL;
     const bg_case *kc = su && q->kase < su->n_cases ? &su->cases[q->kase] : NULL;
-    cJSON *o = put(j, arr, NULL, cJSON_CreateObject());
     put_str(j, o, "suite", su ? su->name : NULL);
     put_str(j, o, "case", kc ? kc->id : NULL);
     put_num(j, o, "repeat", q->repeat);
@@ -270,22 +269,47 @@ static void put_request(json_ctx *j, cJSON *arr, const bg_run *run, const bg_req
     put_num(j, o, "tpot_ms", q->tpot_ms >= 0 ? q->tpot_ms : NAN);
 }
 
+/* Requests are the bulk of a large report: each is built, printed and freed on its own
+ * instead of joining the tree, so memory stays flat whatever the request count. */
+static int append_requests(json_ctx *j, const bg_run *run)
+{
+    int rc = bg_buf_puts(j->out, ",\"requests\":[");
+    for (size_t i = 0; i < run->n_reqs && rc == 0 && j->rc == 0; i++) {
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            return BG_ENOMEM;
+        put_request(j, o, run, &run->reqs[i]);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (!text)
+            return BG_ENOMEM;
+        rc = bg_buf_puts(j->out, i ? ",\n" : "\n");
+        if (rc == 0)
+            rc = bg_buf_puts(j->out, text);
+        cJSON_free(text);
+    }
+    if (rc == 0)
+        rc = bg_buf_puts(j->out, "\n]");
+    return rc ? rc : j->rc;
+}
+
 static int json_end(void *ctx, const bg_run *run)
 {
     json_ctx *j = ctx;
     put_strings(j, j->root, "models_seen", run->models, run->n_models);
-    cJSON *arr = put(j, j->root, "requests", cJSON_CreateArray());
-    for (size_t i = 0; i < run->n_reqs && j->rc == 0; i++)
-        put_request(j, arr, run, &run->reqs[i]);
     if (j->rc != 0)
         return j->rc;
-    char *text = cJSON_Print(j->root);
+    char *text = cJSON_PrintUnformatted(j->root);
     if (!text)
         return BG_ENOMEM;
-    int rc = bg_buf_puts(j->out, text);
-    if (rc == 0)
-        rc = bg_buf_putc(j->out, '\n');
+    /* the tree without its requests, then "requests" spliced in before the final '}' */
+    size_t n = strlen(text);
+    int rc = bg_buf_append(j->out, text, n ? n - 1 : 0);
     cJSON_free(text);
+    if (rc == 0)
+        rc = append_requests(j, run);
+    if (rc == 0)
+        rc = bg_buf_puts(j->out, "}\n");
     return rc;
 }
 
