@@ -33,6 +33,8 @@ typedef struct bg_case {
     bool has_threshold;
     int stream;             /* -1 = run default, 0 = off, 1 = on ("stream" in the case) */
     char *template_name;    /* "template" (rendered by the release module); else NULL */
+    char *system_template;  /* "system_template": a text template rendered as the system
+                             * message before a text template's user message; else NULL */
     cJSON *vars;            /* owned "vars" for the template; else NULL */
 } bg_case;
 

@@ -5,24 +5,24 @@
  * tags, limits, ...), copied into the request body (the known OpenAI/vLLM request options
  * and everything under "request"), or rejected: a typo must never be sent to a server or
  * dropped silently. Errors read "PATH:LINE:COLUMN: FIELD: message"; the column is found by
- * walking the line's JSON text to the member the message names (bottom of this file).
+ * walking the line's JSON text to the member the message names (suite_locate.c).
  *
- * This file does no network I/O and renders no templates (the release module does).
+ * This file does no network I/O and renders no templates (the release module does);
+ * --suite arguments are expanded to files in suite_paths.c.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "bggate/buf.h"
 #include "bggate/json.h"
 #include "bggate/limits.h"
 #include "bggate/suite.h"
 #include "bggate/util.h"
+
+#include "suite_internal.h"
 
 /* How a member of a case is checked: our own keys, or request options by JSON type. */
 typedef enum member_kind {
@@ -49,6 +49,7 @@ static const member_spec k_members[] = {
     {"prompt", M_CASE, 0, 0},
     {"template", M_CASE, 0, 0},
     {"vars", M_CASE, 0, 0},
+    {"system_template", M_CASE, 0, 0},
     {"assert", M_CASE, 0, 0},
     {"tags", M_CASE, 0, 0},
     {"latency_ms", M_CASE, 0, 0},
@@ -95,8 +96,6 @@ typedef struct id_set {
     size_t cap;    /* power of two */
     size_t n;
 } id_set;
-
-static size_t locate_field(const char *s, size_t n, const char *field);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -353,6 +352,7 @@ static int parse_input(bg_case *c, const cJSON *obj, bg_error *err)
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(obj, "prompt");
     const cJSON *tmpl = cJSON_GetObjectItemCaseSensitive(obj, "template");
     const cJSON *vars = cJSON_GetObjectItemCaseSensitive(obj, "vars");
+    const cJSON *sys = cJSON_GetObjectItemCaseSensitive(obj, "system_template");
     int given = (msgs != NULL) + (prompt != NULL) + (tmpl != NULL);
     if (given == 0)
         return bg_error_set(err, BG_EINVAL,
@@ -363,6 +363,8 @@ static int parse_input(bg_case *c, const cJSON *obj, bg_error *err)
                             tmpl ? "template" : "prompt");
     if (vars && !tmpl)
         return bg_error_set(err, BG_EINVAL, "vars: only allowed with \"template\"");
+    if (sys && !tmpl)
+        return bg_error_set(err, BG_EINVAL, "system_template: only allowed with \"template\"");
     if (msgs) {
         c->is_chat = true;
         int rc = check_messages(msgs, err);
@@ -380,7 +382,14 @@ static int parse_input(bg_case *c, const cJSON *obj, bg_error *err)
     if (vars && !cJSON_IsObject(vars))
         return bg_error_set(err, BG_EINVAL, "vars: expected an object, got %s",
                             bg_json_type_name(vars));
+    if (sys && (!cJSON_IsString(sys) || !sys->valuestring[0]))
+        return bg_error_set(err, BG_EINVAL,
+                            "system_template: expected a non-empty string, got %s",
+                            cJSON_IsString(sys) ? "\"\"" : bg_json_type_name(sys));
     c->is_chat = true;
+    c->system_template = sys ? bg_strdup(sys->valuestring) : NULL;
+    if (sys && !c->system_template)
+        return bg_error_set(err, BG_ENOMEM, "system_template: out of memory");
     c->template_name = bg_strdup(tmpl->valuestring);
     c->vars = vars ? cJSON_Duplicate(vars, true) : NULL;
     if (!c->template_name || (vars && !c->vars))
@@ -591,6 +600,7 @@ static void case_dispose(bg_case *c)
         free(c->tags[i]);
     free(c->tags);
     free(c->template_name);
+    free(c->system_template);
     cJSON_Delete(c->vars);
     memset(c, 0, sizeof *c);
 }
@@ -673,41 +683,6 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
     return n;
 }
 
-/* The field a case error names: the message up to ": " when that is a member path
- * ("assert[2].value"); "" otherwise. */
-static void error_field(char *out, size_t outsz, const char *msg)
-{
-    out[0] = '\0';
-    const char *end = strstr(msg, ": ");
-    if (!end || end == msg || (size_t)(end - msg) >= outsz)
-        return;
-    for (const char *p = msg; p < end; p++)
-        if (*p == ' ' || *p == '"' || *p == '\'')
-            return;
-    memcpy(out, msg, (size_t)(end - msg));
-    out[end - msg] = '\0';
-}
-
-/* 1-based column of the member a case error names, or 1. */
-static size_t error_column(const char *line, size_t n, const char *msg)
-{
-    char field[256];
-    error_field(field, sizeof field, msg);
-    while (field[0]) {
-        size_t off = locate_field(line, n, field);
-        if (off != SIZE_MAX)
-            return off + 1;
-        char *cut = strrchr(field, '.');
-        char *br = strrchr(field, '[');
-        if (br && (!cut || br > cut))
-            cut = br;
-        if (!cut)
-            break;
-        *cut = '\0';
-    }
-    return 1;
-}
-
 static int add_case(parse_state *st, const cJSON *obj, const char *line, size_t n, int lineno,
                     bg_error *err)
 {
@@ -740,7 +715,7 @@ static int add_case(parse_state *st, const cJSON *obj, const char *line, size_t 
     }
     if (!rc)
         return 0;
-    size_t col = error_column(line, n, cerr.msg);
+    size_t col = bg_suite_locate_column(line, n, cerr.msg);
     bg_error_set(err, rc, "%s:%d:%zu: %s", st->path, lineno, col, cerr.msg);
     return rc;
 }
@@ -894,230 +869,4 @@ void bg_suite_free(bg_suite *s)
     free(s->path);
     free(s->name);
     free(s);
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void free_strings(char **v, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
-/* Collects dir's *.jsonl entries (not hidden, not directories) as joined paths. */
-static int list_jsonl(char ***out, size_t *n_out, const char *dir, bg_error *err)
-{
-    char **v = NULL;
-    size_t n = 0, cap = 0;
-    int rc = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return bg_error_set(err, BG_EIO, "%s: %s", dir, strerror(errno));
-    const char *sep = bg_str_ends_with(dir, "/") ? "" : "/";
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || strlen(e->d_name) <= 6 || !bg_str_ends_with(e->d_name, ".jsonl"))
-            continue;
-        char *p = bg_asprintf("%s%s%s", dir, sep, e->d_name);
-        if (p && bg_is_dir(p)) {
-            free(p);
-            continue;
-        }
-        if (p && n == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **nv = realloc(v, cap * sizeof *nv);
-            if (nv)
-                v = nv;
-            else {
-                free(p);
-                p = NULL;
-            }
-        }
-        if (!p) {
-            rc = bg_error_set(err, BG_ENOMEM, "%s: out of memory", dir);
-            goto cleanup;
-        }
-        v[n++] = p;
-    }
-    if (n == 0) {
-        rc = bg_error_set(err, BG_EINVAL, "%s: no *.jsonl files", dir);
-        goto cleanup;
-    }
-    qsort(v, n, sizeof *v, cmp_str);
-    *out = v;
-    *n_out = n;
-    v = NULL;
-    n = 0;
-cleanup:
-    free_strings(v, n);
-    closedir(d);
-    return rc;
-}
-
-int bg_suite_expand_path(char ***paths, size_t *n, const char *arg, bg_error *err)
-{
-    char **found = NULL;
-    size_t n_found = 0;
-    int rc = 0;
-    struct stat st;
-    if (stat(arg, &st) != 0)
-        return bg_error_set(err, errno == ENOENT ? BG_EINVAL : BG_EIO, "%s: %s", arg,
-                            strerror(errno));
-    if (S_ISDIR(st.st_mode)) {
-        rc = list_jsonl(&found, &n_found, arg, err);
-        if (rc)
-            return rc;
-    } else {
-        found = malloc(sizeof *found);
-        if (found)
-            found[0] = bg_strdup(arg);
-        if (!found || !found[0]) {
-            free(found);
-            return bg_error_set(err, BG_ENOMEM, "%s: out of memory", arg);
-        }
-        n_found = 1;
-    }
-    char **all = realloc(*paths, (*n + n_found) * sizeof *all);
-    if (!all) {
-        rc = bg_error_set(err, BG_ENOMEM, "%s: out of memory", arg);
-        goto cleanup;
-    }
-    memcpy(all + *n, found, n_found * sizeof *found);
-    *paths = all;
-    *n += n_found;
-    n_found = 0;
-cleanup:
-    free_strings(found, n_found);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- locating fields
- *
- * A tiny walker over already-validated JSON text: it finds the byte offset of the member
- * (its key) or array element that a field path like "assert[2].value" names, so errors
- * can point at a column. Keys are compared raw (a key with escapes is simply not found,
- * and the caller falls back to the parent). */
-
-static size_t skip_ws(const char *s, size_t n, size_t i)
-{
-    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
-        i++;
-    return i;
-}
-
-static size_t skip_string(const char *s, size_t n, size_t i)
-{
-    for (i++; i < n; i++) {
-        if (s[i] == '\\')
-            i++;
-        else if (s[i] == '"')
-            return i + 1;
-    }
-    return n;
-}
-
-static size_t skip_value(const char *s, size_t n, size_t i)
-{
-    if (i < n && s[i] == '"')
-        return skip_string(s, n, i);
-    if (i < n && (s[i] == '{' || s[i] == '[')) {
-        int depth = 0;
-        while (i < n) {
-            if (s[i] == '"') {
-                i = skip_string(s, n, i);
-                continue;
-            }
-            if (s[i] == '{' || s[i] == '[')
-                depth++;
-            else if (s[i] == '}' || s[i] == ']')
-                depth--;
-            i++;
-            if (depth == 0)
-                return i;
-        }
-        return n;
-    }
-    while (i < n && !strchr(",}] \t\r\n", s[i]))
-        i++;
-    return i;
-}
-
-/* In the object at *pos, finds member key[0..klen): returns the key's offset and moves
- * *pos to its value; SIZE_MAX when absent. */
-static size_t find_member(const char *s, size_t n, size_t *pos, const char *key, size_t klen)
-{
-    size_t i = skip_ws(s, n, *pos);
-    if (i >= n || s[i] != '{')
-        return SIZE_MAX;
-    for (i++;;) {
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] != '"')
-            return SIZE_MAX;
-        size_t k = i;
-        i = skip_string(s, n, i);
-        bool match = i - k == klen + 2 && memcmp(s + k + 1, key, klen) == 0;
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] != ':')
-            return SIZE_MAX;
-        i = skip_ws(s, n, i + 1);
-        if (match) {
-            *pos = i;
-            return k;
-        }
-        i = skip_ws(s, n, skip_value(s, n, i));
-        if (i >= n || s[i] != ',')
-            return SIZE_MAX;
-        i++;
-    }
-}
-
-/* In the array at *pos, finds element idx: returns its offset (also stored in *pos). */
-static size_t find_element(const char *s, size_t n, size_t *pos, long idx)
-{
-    size_t i = skip_ws(s, n, *pos);
-    if (i >= n || s[i] != '[')
-        return SIZE_MAX;
-    i++;
-    for (long k = 0;; k++) {
-        i = skip_ws(s, n, i);
-        if (i >= n || s[i] == ']')
-            return SIZE_MAX;
-        if (k == idx) {
-            *pos = i;
-            return i;
-        }
-        i = skip_ws(s, n, skip_value(s, n, i));
-        if (i >= n || s[i] != ',')
-            return SIZE_MAX;
-        i++;
-    }
-}
-
-static size_t locate_field(const char *s, size_t n, const char *field)
-{
-    size_t pos = 0, at = SIZE_MAX;
-    const char *f = field;
-    while (*f) {
-        if (*f == '[') {
-            char *end = NULL;
-            long idx = strtol(f + 1, &end, 10);
-            if (!end || *end != ']' || idx < 0)
-                return SIZE_MAX;
-            at = find_element(s, n, &pos, idx);
-            f = end + 1;
-        } else {
-            if (*f == '.')
-                f++;
-            size_t klen = strcspn(f, ".[");
-            at = find_member(s, n, &pos, f, klen);
-            f += klen;
-        }
-        if (at == SIZE_MAX)
-            return SIZE_MAX;
-    }
-    return at;
 }

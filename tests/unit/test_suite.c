@@ -150,6 +150,12 @@ START_TEST(template_case_is_chat_with_vars_and_no_messages)
     ck_assert_ptr_null(body_get(c, "vars"));
     ck_assert_ptr_null(body_get(c, "template"));
     ck_assert_int_eq((int)cJSON_GetNumberValue(body_get(c, "max_tokens")), 32);
+    ck_assert_ptr_null(c->system_template);
+    bg_suite_free(s);
+    s = parse("{\"id\": \"t\", \"template\": \"qa\", \"system_template\": \"persona\"}", &err);
+    ck_assert_msg(s != NULL, "%s", err.msg);
+    ck_assert_str_eq(s->cases[0].system_template, "persona");
+    ck_assert_ptr_null(body_get(&s->cases[0], "system_template"));
     bg_suite_free(s);
 }
 END_TEST
@@ -309,6 +315,10 @@ START_TEST(exactly_one_input_is_required)
                  "may be given");
     expect_error("{\"id\": \"a\", \"prompt\": \"q\", \"vars\": {}}",
                  "evals/s.jsonl:1:28: vars: only allowed with \"template\"");
+    expect_error("{\"id\": \"a\", \"prompt\": \"q\", \"system_template\": \"s\"}",
+                 "evals/s.jsonl:1:28: system_template: only allowed with \"template\"");
+    expect_error("{\"id\": \"a\", \"template\": \"qa\", \"system_template\": 3}",
+                 "evals/s.jsonl:1:31: system_template: expected a non-empty string, got a number");
     expect_error("{\"id\": \"a\", \"prompt\": 42}",
                  "evals/s.jsonl:1:13: prompt: expected a string, got a number");
     expect_error("{\"id\": \"a\", \"template\": \"\"}",
