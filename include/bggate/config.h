@@ -33,6 +33,7 @@ typedef struct bg_gate_config {
     bool stream;              /* default true */
     long max_retries;         /* connection-error retries, default 2 */
     char *api_key_env;        /* name of the env var holding the API key; NULL: none */
+    cJSON *request;           /* request defaults merged into every case's body (owned) */
     char **headers;           /* "Name: value" */
     size_t n_headers;
     bg_threshold *thresholds;

@@ -34,6 +34,7 @@ long bg_response_output_tokens(const bg_response *r);
 typedef struct bg_request_opts {
     const char *model;        /* sets "model" unless the case body has one */
     bool stream;              /* sets "stream" and stream_options.include_usage */
+    const cJSON *defaults;    /* members added when the case's body lacks them (gate.request) */
 } bg_request_opts;
 
 /* Builds the JSON body to POST: a copy of `body` (the case's request members) plus

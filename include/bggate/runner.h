@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "error.h"
 #include "run.h"
 
@@ -30,6 +32,7 @@ typedef struct bg_runner_opts {
     long timeout_ms;              /* per-request deadline */
     bool stream;                  /* default for cases without "stream" */
     const char *api_key;          /* value for Authorization: Bearer; never logged */
+    const cJSON *request_defaults; /* members added to every body that lacks them */
     const char *const *headers;   /* extra "Name: value" headers */
     size_t n_headers;
     int max_retries;              /* connection-error retries per request */

@@ -311,6 +311,7 @@ static void runner_opts_from(bg_runner_opts *o, const bg_gate_config *g, const c
     o->timeout_ms = g->timeout_ms;
     o->stream = g->stream;
     o->api_key = key;
+    o->request_defaults = g->request;
     o->headers = (const char *const *)g->headers;
     o->n_headers = g->n_headers;
     o->max_retries = (int)g->max_retries;

@@ -18,7 +18,7 @@ static const char *const top_keys[] = {"$schema", "environment", "release", "poo
                                        "router", "gate", "promotion", "state", NULL};
 static const char *const gate_keys[] = {
     "suites",      "endpoints",   "model",      "concurrency", "rate",      "arrivals",
-    "repeat",      "timeout_ms",  "stream",     "max_retries", "api_key_env", "headers",
+    "repeat",      "timeout_ms",  "stream",     "max_retries", "api_key_env", "headers", "request",
     "thresholds",  "embeddings",  "judge",      "reports",     NULL};
 static const char *const aux_keys[] = {"endpoint", "model", NULL};
 static const char *const report_keys[] = {"junit", "json", "markdown", "metrics", NULL};
@@ -57,6 +57,7 @@ static void gate_dispose(bg_gate_config *g)
     free(g->json_report);
     free(g->markdown);
     free(g->metrics);
+    cJSON_Delete(g->request);
 }
 
 void bg_config_free(bg_config *cfg)
@@ -225,6 +226,29 @@ static int parse_headers(bg_gate_config *g, const cJSON *gate, bg_error *err)
     return 0;
 }
 
+/* gate.request: defaults for every request body; the case's own members win. Members
+ * bg-gate sets itself are refused so there is one place to say them. */
+static int parse_request_defaults(bg_gate_config *g, const cJSON *gate, bg_error *err)
+{
+    static const char *const reserved[] = {"messages", "prompt", "model", "stream",
+                                           "stream_options", NULL};
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(gate, "request");
+    if (!r)
+        return 0;
+    if (!cJSON_IsObject(r))
+        return bg_error_set(err, BG_EINVAL, "gate.request: expected an object, got %s",
+                            bg_json_type_name(r));
+    for (size_t i = 0; reserved[i]; i++)
+        if (cJSON_HasObjectItem(r, reserved[i]))
+            return bg_error_set(err, BG_EINVAL,
+                                "gate.request.%s: set by bg-gate (use %s instead)", reserved[i],
+                                strcmp(reserved[i], "model") == 0 ? "gate.model"
+                                : bg_str_starts_with(reserved[i], "stream") ? "gate.stream"
+                                                                             : "the suite");
+    g->request = cJSON_Duplicate(r, true);
+    return g->request ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
+}
+
 static int parse_reports(bg_config *cfg, const cJSON *gate, bg_error *err)
 {
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(gate, "reports");
@@ -310,6 +334,8 @@ static int parse_gate(bg_config *cfg, const cJSON *gate, bg_error *err)
         rc = parse_loop_settings(g, gate, err);
     if (!rc)
         rc = parse_headers(g, gate, err);
+    if (!rc)
+        rc = parse_request_defaults(g, gate, err);
     if (!rc)
         rc = parse_thresholds(g, gate, err);
     if (!rc)

@@ -71,6 +71,23 @@ static int openai_set_stream(cJSON *req, bool stream)
     return openai_set(req, "stream_options", so);
 }
 
+/* Copies each member of defaults that req does not have (the case's own value wins). */
+static int add_defaults(cJSON *req, const cJSON *defaults)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, defaults)
+    {
+        if (cJSON_HasObjectItem(req, it->string))
+            continue;
+        cJSON *copy = cJSON_Duplicate(it, 1);
+        if (copy == NULL || !cJSON_AddItemToObject(req, it->string, copy)) {
+            cJSON_Delete(copy);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int bg_openai_build_request(char **out, const cJSON *body, const bg_request_opts *opts,
                             bg_error *err)
 {
@@ -83,6 +100,8 @@ int bg_openai_build_request(char **out, const cJSON *body, const bg_request_opts
                             bg_json_type_name(body));
     req = body != NULL ? cJSON_Duplicate(body, 1) : cJSON_CreateObject();
     if (req == NULL)
+        goto nomem;
+    if (opts != NULL && add_defaults(req, opts->defaults) < 0)
         goto nomem;
     if (opts != NULL && opts->model != NULL && !cJSON_HasObjectItem(req, "model") &&
         openai_set(req, "model", cJSON_CreateString(opts->model)) < 0)

@@ -270,7 +270,8 @@ static int start_case(runner *r, const cursor *w, double sched_ms, bg_error *err
     j->endpoint = pick_endpoint(r);
     snprintf(j->url, sizeof j->url, "%s/%s", r->base[j->endpoint],
              c->is_chat ? "chat/completions" : "completions");
-    bg_request_opts ro = {.model = r->run->model, .stream = j->stream};
+    bg_request_opts ro = {
+        .model = r->run->model, .stream = j->stream, .defaults = r->o->request_defaults};
     int rc = bg_openai_build_request(&j->body, c->body, &ro, err);
     if (!rc)
         rc = bg_runner_job_start(r, j, j->body, j->stream, r->headers, err);

@@ -64,6 +64,7 @@ START_TEST(config_reads_gate_values_and_resolves_paths)
     ck_assert_str_eq(g->thresholds[2].tag, "safety");
     ck_assert_str_eq(g->judge_model, "judge");
     ck_assert_str_eq(g->junit, "conf/out/junit.xml");
+    ck_assert_ptr_null(g->request);
     bg_config_free(cfg);
 }
 END_TEST
@@ -81,6 +82,10 @@ START_TEST(config_errors_name_the_file_and_json_path)
                  "bg-gate.json: gate.arrivals: expected \"poisson\" or \"constant\", got \"burst\"");
     expect_error("{\n  \"gate\": {\n    \"repeat\": 2,,\n  }\n}", "bg-gate.json:3:18: invalid JSON");
     expect_error("[1]", "bg-gate.json: expected a JSON object at the top level");
+    expect_error("{\"gate\": {\"request\": {\"stream\": true}}}",
+                 "bg-gate.json: gate.request.stream: set by bg-gate (use gate.stream instead)");
+    expect_error("{\"gate\": {\"request\": [1]}}",
+                 "bg-gate.json: gate.request: expected an object, got an array");
     expect_error("{} {}", "bg-gate.json:1:4: unexpected text after the JSON document");
 }
 END_TEST
@@ -96,6 +101,15 @@ START_TEST(config_threshold_errors_name_the_threshold)
     t = "{\"gate\": {\"thresholds\": {\"p95_ms\": \"fast\"}}}";
     ck_assert_int_eq(bg_config_parse(&cfg, "bg-gate.json", t, strlen(t), &err), BG_EINVAL);
     ck_assert_str_eq(err.msg, "bg-gate.json: gate.thresholds.p95_ms: expected a number, got a string");
+}
+END_TEST
+
+START_TEST(config_keeps_request_defaults)
+{
+    bg_config *cfg = parse_ok("{\"gate\": {\"request\": {\"temperature\": 0, \"max_tokens\": 256}}}");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(cfg->gate.request, "max_tokens")),
+                     256);
+    bg_config_free(cfg);
 }
 END_TEST
 
@@ -122,6 +136,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, config_errors_name_the_file_and_json_path);
     tcase_add_test(tc, config_threshold_errors_name_the_threshold);
     tcase_add_test(tc, set_threshold_replaces_same_name);
+    tcase_add_test(tc, config_keeps_request_defaults);
     suite_add_tcase(s, tc);
     return s;
 }

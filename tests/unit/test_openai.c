@@ -60,6 +60,25 @@ static void expect_parse_error(bool chat, const char *body, int code, const char
 
 /* --- requests --- */
 
+START_TEST(request_defaults_fill_only_what_the_case_lacks)
+{
+    cJSON *body = cJSON_Parse("{\"prompt\": \"hi\", \"max_tokens\": 5}");
+    cJSON *defaults = cJSON_Parse("{\"max_tokens\": 256, \"temperature\": 0}");
+    bg_request_opts opts = {.model = "m", .defaults = defaults};
+    char *out = NULL;
+    bg_error err = {0};
+    ck_assert_int_eq(bg_openai_build_request(&out, body, &opts, &err), 0);
+    cJSON *req = cJSON_Parse(out);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(req, "max_tokens")), 5);
+    ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(req, "temperature")));
+    ck_assert_ptr_null(cJSON_GetObjectItem(body, "temperature")); /* the case is unchanged */
+    cJSON_Delete(req);
+    cJSON_Delete(body);
+    cJSON_Delete(defaults);
+    free(out);
+}
+END_TEST
+
 START_TEST(request_adds_model_and_stream_false)
 {
     cJSON *req = build("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
@@ -707,6 +726,7 @@ Suite *make_suite(void)
     TCase *other = tcase_create("models_embeddings");
 
     tcase_add_test(req, request_adds_model_and_stream_false);
+    tcase_add_test(req, request_defaults_fill_only_what_the_case_lacks);
     tcase_add_test(req, request_keeps_model_of_the_case);
     tcase_add_test(req, request_without_model_option_has_no_model);
     tcase_add_test(req, streaming_request_asks_for_usage);
