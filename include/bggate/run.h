@@ -126,6 +126,8 @@ typedef struct bg_run {
     bg_verdict verdict;
     char *verdict_reason;       /* one line: why failed / errored */
     char *model;                /* the model name requested */
+    char *release_id;           /* release under test (eval --rev), NULL otherwise */
+    char *commit;               /* its commit id, NULL otherwise */
     double started_wall_s;      /* epoch */
     double duration_s;
     bool stream;

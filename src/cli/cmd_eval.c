@@ -12,22 +12,25 @@
 #include "bggate/config.h"
 #include "bggate/gate.h"
 #include "bggate/log.h"
+#include "bggate/release.h"
 #include "bggate/report.h"
 #include "bggate/runner.h"
 #include "bggate/suite.h"
+#include "bggate/template.h"
 #include "bggate/util.h"
 #include "cli.h"
 
 enum {
     O_ENDPOINT = 1, O_SUITE, O_MODEL, O_CONCURRENCY, O_RATE, O_ARRIVALS, O_REPEAT, O_TIMEOUT,
     O_STREAM, O_NO_STREAM, O_API_KEY_ENV, O_HEADER, O_THRESHOLD, O_JUNIT, O_JSON_REPORT,
-    O_MARKDOWN, O_METRICS, O_REPORTS, O_SEED, O_RETRIES, O_NO_PROGRESS
+    O_MARKDOWN, O_METRICS, O_REPORTS, O_SEED, O_RETRIES, O_NO_PROGRESS, O_REV
 };
 
 static const bg_opt eval_opts[] = {
     {"endpoint", 'e', "URL", O_ENDPOINT, "OpenAI base URL, e.g. http://127.0.0.1:8000/v1 (repeatable)"},
     {"suite", 's', "PATH", O_SUITE, "suite file, or a directory of *.jsonl (repeatable)"},
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json if present)"},
+    {"rev", 'r', "REV", O_REV, "render template cases from the release of git revision REV"},
     {"model", 'm', "NAME", O_MODEL, "model to request (default: first of GET /v1/models)"},
     {"concurrency", 'n', "N", O_CONCURRENCY, "requests in flight (default 8)"},
     {"rate", 0, "R", O_RATE, "open loop: R arrivals per second (default: closed loop)"},
@@ -65,7 +68,7 @@ typedef struct eval_args {
     size_t n_headers;
     bg_threshold thresholds[MAX_LIST];
     size_t n_thresholds;
-    const char *config, *model, *api_key_env;
+    const char *config, *model, *api_key_env, *rev;
     const char *junit, *json_report, *markdown, *metrics, *reports_dir;
     long concurrency, repeat, timeout_ms, seed, max_retries;
     double rate;
@@ -118,6 +121,7 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
         a->n_thresholds++;
         return 0;
     case BG_OPT_CONFIG: a->config = arg; return 0;
+    case O_REV: a->rev = arg; return 0;
     case O_MODEL: a->model = arg; return 0;
     case O_API_KEY_ENV: a->api_key_env = arg; return 0;
     case O_JUNIT: a->junit = arg; return 0;
@@ -234,18 +238,50 @@ static int merge_args(bg_config *cfg, const eval_args *a, bg_error *err)
     return 0;
 }
 
-/* Template cases are rendered from a release's templates, which eval cannot read yet. */
-static int reject_template_cases(bg_suite *const *suites, size_t n, bg_error *err)
+static bool has_template_cases(bg_suite *const *suites, size_t n)
 {
     for (size_t s = 0; s < n; s++)
         for (size_t c = 0; c < suites[s]->n_cases; c++)
             if (suites[s]->cases[c].template_name)
-                return bg_error_set(err, BG_EINVAL,
-                                    "%s:%d: case \"%s\" uses template \"%s\": rendering templates "
-                                    "from a release is not supported by this version",
-                                    suites[s]->path, suites[s]->cases[c].line,
-                                    suites[s]->cases[c].id, suites[s]->cases[c].template_name);
-    return 0;
+                return true;
+    return false;
+}
+
+/* Template cases need a release: the one of --rev, or — when the config has a `release`
+ * section — of the commit CI names (or HEAD). The release is read from git, so the
+ * templates are exactly those of the commit under test. */
+static int render_templates(bg_release **rel, bg_suite *const *suites, size_t n,
+                            const bg_config *cfg, const eval_args *a, bg_error *err)
+{
+    bool templates = has_template_cases(suites, n);
+    bool release_cfg = cfg->root && cJSON_GetObjectItemCaseSensitive(cfg->root, "release");
+    if (!a->rev && !(templates && release_cfg)) {
+        if (!templates)
+            return 0;
+        for (size_t s = 0; s < n; s++)
+            for (size_t c = 0; c < suites[s]->n_cases; c++)
+                if (suites[s]->cases[c].template_name)
+                    return bg_error_set(err, BG_EINVAL,
+                                        "%s:%d: case \"%s\" uses template \"%s\": templates come "
+                                        "from a release: pass --rev REV (or add a release section "
+                                        "to bg-gate.json)",
+                                        suites[s]->path, suites[s]->cases[c].line,
+                                        suites[s]->cases[c].id, suites[s]->cases[c].template_name);
+    }
+    char *config_in_repo = NULL;
+    int rc = 0;
+    if (a->config)
+        rc = bg_cli_repo_relative(&config_in_repo, a->config, err);
+    if (!rc)
+        rc = bg_release_resolve(rel, NULL, a->rev ? a->rev : bg_release_default_rev(),
+                                config_in_repo, err);
+    free(config_in_repo);
+    for (size_t s = 0; !rc && s < n; s++)
+        rc = bg_template_render_suite(suites[s], *rel, err);
+    if (!rc && *rel)
+        bg_log_verbose("release %.12s (commit %.12s): %zu template(s)", (*rel)->id,
+                       (*rel)->commit, (*rel)->n_templates);
+    return rc;
 }
 
 static void on_progress(void *ud, size_t done, size_t total, size_t passed, size_t failed,
@@ -340,6 +376,7 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
     size_t n_suites = 0;
     bg_run *run = NULL;
     bg_progress *progress = NULL;
+    bg_release *rel = NULL;
     const char *key = NULL;
     int rc = api_key_from_env(&key, g->api_key_env, err);
     if (!rc && !g->n_endpoints)
@@ -347,10 +384,14 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
     if (!rc)
         rc = bg_cli_load_suites(&suites, &n_suites, g, err);
     if (!rc)
-        rc = reject_template_cases(suites, n_suites, err);
+        rc = render_templates(&rel, suites, n_suites, cfg, a, err);
     if (!rc) {
         rc = bg_run_new(&run, suites, n_suites, err);
         suites = NULL;
+    }
+    if (!rc && rel) {
+        run->release_id = bg_strdup(rel->id);
+        run->commit = bg_strdup(rel->commit);
     }
     if (rc)
         goto cleanup;
@@ -386,6 +427,7 @@ cleanup:
     }
     bg_progress_free(progress);
     bg_run_free(run);
+    bg_release_free(rel);
     return rc;
 }
 

@@ -1,7 +1,9 @@
 /* common.c — steps several commands share: finding and loading the config, loading the
  * suites it names.
  */
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bggate/util.h"
@@ -52,3 +54,25 @@ int bg_cli_load_suites(bg_suite ***out, size_t *n_out, const bg_gate_config *g, 
     return 0;
 }
 
+
+int bg_cli_repo_relative(char **out, const char *path, bg_error *err)
+{
+    char real[PATH_MAX], probe[PATH_MAX + 8];
+    if (!realpath(path, real))
+        return bg_error_set(err, BG_EINVAL, "%s: No such file or directory", path);
+    size_t len = strlen(real);
+    /* walk up from the file's directory to the first one holding .git (dir or file) */
+    for (size_t cut = len; cut > 0;) {
+        while (cut > 0 && real[cut - 1] != '/')
+            cut--;
+        if (cut == 0)
+            break;
+        snprintf(probe, sizeof probe, "%.*s.git", (int)cut, real);
+        if (access(probe, F_OK) == 0) {
+            *out = bg_strdup(real + cut);
+            return *out ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
+        }
+        cut--; /* step over the '/' */
+    }
+    return bg_error_set(err, BG_EINVAL, "%s: not inside a git repository", path);
+}

@@ -16,6 +16,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"eval", bg_cmd_eval, "run golden suites against endpoints; reports; exit 0 passed, 1 failed"},
+    {"resolve", bg_cmd_resolve, "print the release of a commit (model, templates, release id)"},
     {"validate", bg_cmd_validate, "check bg-gate.json and suites without sending anything"},
     {NULL, NULL, NULL},
 };

@@ -194,6 +194,8 @@ void bg_run_free(bg_run *run)
     free(run->thresholds);
     free(run->verdict_reason);
     free(run->model);
+    free(run->release_id);
+    free(run->commit);
     free(run);
 }
 

@@ -149,6 +149,11 @@ static int json_begin(void *ctx, const bg_run *run)
     put_str(j, j->root, "started_at", stamp);
     put_num(j, j->root, "duration_s", run->duration_s);
     put_str(j, j->root, "model", run->model);
+    if (run->release_id) {
+        cJSON *rel = put(j, j->root, "release", cJSON_CreateObject());
+        put_str(j, rel, "id", run->release_id);
+        put_str(j, rel, "commit", run->commit);
+    }
     put_strings(j, j->root, "endpoints", run->endpoints, run->n_endpoints);
     put_bool(j, j->root, "stream", run->stream);
     put_num(j, j->root, "concurrency", run->concurrency);

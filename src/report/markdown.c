@@ -101,6 +101,9 @@ static int md_begin(void *ctx, const bg_run *run)
     }
     if (rc == 0) rc = bg_buf_puts(b, "**model** ");
     if (rc == 0) rc = md_text(b, run->model ? run->model : "(server default)", 0);
+    if (rc == 0 && run->release_id)
+        rc = bg_buf_printf(b, " · **release** `%.12s` (commit `%.12s`)", run->release_id,
+                           run->commit ? run->commit : "?");
     if (rc == 0)
         rc = bg_buf_printf(b, " · **endpoints** %zu · **cases** %zu (%zu passed, %zu failed, "
                               "%zu errored) · **requests** %zu · **duration** %s s\n",
