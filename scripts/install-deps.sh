@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libcurl4-openssl-dev libgit2-dev libcjson-dev
             libmicrohttpd-dev libpcre2-dev)
-test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time)
+test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time nginx)
 
 want=("${build_pkgs[@]}")
 [ "${1:-test}" = test ] && want+=("${test_pkgs[@]}")
@@ -21,4 +21,16 @@ sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Packages with a system service (nginx) must not start it: the tests run their own
+# instances on loopback ports. policy-rc.d tells invoke-rc.d to leave services alone.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+    "${sudo[@]}" chmod +x "$policy"
+    made_policy=1
+fi
+rc=0
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+[ $made_policy -eq 1 ] && "${sudo[@]}" rm -f "$policy"
+exit $rc

@@ -27,6 +27,7 @@ int bg_cli_exit_for_error(int code)
     case BG_OK: return BG_EXIT_OK;
     case BG_EINVAL:
     case BG_ETOOBIG: return BG_EXIT_USAGE;
+    case BG_ELOCKED: return BG_EXIT_LOCKED;
     default: return BG_EXIT_INFRA; /* network, timeouts, i/o, protocol, memory */
     }
 }

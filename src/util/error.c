@@ -51,6 +51,7 @@ const char *bg_error_code_name(int code)
     case BG_ETOOBIG: return "too large";
     case BG_ENOTSUP: return "not supported";
     case BG_EPROTO: return "protocol";
+    case BG_ELOCKED: return "locked";
     default: return "unknown error";
     }
 }
