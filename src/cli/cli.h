@@ -47,12 +47,9 @@ enum { BG_OPT_HELP = 1000, BG_OPT_QUIET, BG_OPT_VERBOSE, BG_OPT_JSON, BG_OPT_CON
 
 /* Loads `path`, else ./bg-gate.json when it exists, else built-in defaults. */
 int bg_cli_load_config(bg_config **cfg, const char *path, bg_error *err);
-/* Loads every suite the settings name (default: ./evals when it exists). */
 /* Converts a file-system path to its path inside the enclosing git repository (the
  * nearest parent directory holding a .git entry). Caller frees. */
 int bg_cli_repo_relative(char **out, const char *path, bg_error *err);
-int bg_cli_load_suites(bg_suite ***out, size_t *n_out, const bg_gate_config *g,
-                       bg_error *err);
 
 int bg_cmd_eval(int argc, char **argv);
 int bg_cmd_validate(int argc, char **argv);

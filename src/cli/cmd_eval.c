@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bggate/config.h"
+#include "bggate/evaluate.h"
 #include "bggate/gate.h"
 #include "bggate/log.h"
 #include "bggate/release.h"
@@ -291,34 +292,6 @@ static void on_progress(void *ud, size_t done, size_t total, size_t passed, size
     bg_progress_update(ud, done, passed, failed, errors);
 }
 
-static int write_reports(const bg_run *run, const bg_gate_config *g, bg_error *err)
-{
-    struct {
-        const char *path;
-        int (*write)(const bg_run *, const char *, bg_error *);
-        const char *what;
-    } out[] = {{g->junit, bg_report_write_junit, "JUnit"},
-               {g->json_report, bg_report_write_json, "JSON"},
-               {g->markdown, bg_report_write_markdown, "Markdown"},
-               {g->metrics, bg_report_write_metrics, "metrics"}};
-    for (size_t i = 0; i < 4; i++) {
-        if (!out[i].path)
-            continue;
-        char *dir = bg_strdup(out[i].path);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash && slash != dir) {
-            *slash = '\0';
-            bg_mkdir_p(dir, NULL);
-        }
-        free(dir);
-        int rc = out[i].write(run, out[i].path, err);
-        if (rc)
-            return rc;
-        bg_log_info("%s report: %s", out[i].what, out[i].path);
-    }
-    return 0;
-}
-
 static int print_json(const bg_run *run)
 {
     bg_buf b;
@@ -332,42 +305,6 @@ static int print_json(const bg_run *run)
     return rc;
 }
 
-static void runner_opts_from(bg_runner_opts *o, const bg_gate_config *g, const char *key,
-                             const eval_args *a)
-{
-    memset(o, 0, sizeof *o);
-    o->endpoints = (const char *const *)g->endpoints;
-    o->n_endpoints = g->n_endpoints;
-    o->model = g->model;
-    o->concurrency = (int)g->concurrency;
-    o->rate = g->rate;
-    o->poisson = g->poisson;
-    o->seed = a->seed > 0 ? (unsigned)a->seed : 1;
-    o->repeat = (int)g->repeat;
-    o->timeout_ms = g->timeout_ms;
-    o->stream = g->stream;
-    o->api_key = key;
-    o->request_defaults = g->request;
-    o->headers = (const char *const *)g->headers;
-    o->n_headers = g->n_headers;
-    o->max_retries = (int)g->max_retries;
-    o->embeddings_url = g->embeddings_endpoint;
-    o->embeddings_model = g->embeddings_model;
-    o->judge_url = g->judge_endpoint;
-    o->judge_model = g->judge_model;
-}
-
-static int api_key_from_env(const char **key, const char *var, bg_error *err)
-{
-    *key = NULL;
-    if (!var)
-        return 0;
-    *key = getenv(var);
-    if (!*key || !**key)
-        return bg_error_set(err, BG_EINVAL, "API key variable %s is not set or empty", var);
-    return 0;
-}
-
 /* Runs the suites and the gate; *exit_code is set from the verdict. */
 static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg_error *err)
 {
@@ -378,11 +315,11 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
     bg_progress *progress = NULL;
     bg_release *rel = NULL;
     const char *key = NULL;
-    int rc = api_key_from_env(&key, g->api_key_env, err);
+    int rc = bg_eval_api_key(&key, g->api_key_env, err);
     if (!rc && !g->n_endpoints)
         rc = bg_error_set(err, BG_EINVAL, "no endpoint to test (use --endpoint URL or gate.endpoints)");
     if (!rc)
-        rc = bg_cli_load_suites(&suites, &n_suites, g, err);
+        rc = bg_eval_load_suites(&suites, &n_suites, g, err);
     if (!rc)
         rc = render_templates(&rel, suites, n_suites, cfg, a, err);
     if (!rc) {
@@ -399,7 +336,9 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
     progress = bg_progress_new(stderr, bg_run_case_count(run), tty,
                                a->no_progress || bg_log_get_level() == BG_LOG_QUIET);
     bg_runner_opts o;
-    runner_opts_from(&o, g, key, a);
+    bg_eval_runner_opts(&o, g, key);
+    if (a->seed > 0)
+        o.seed = (unsigned)a->seed;
     o.progress = on_progress;
     o.progress_ud = progress;
     bg_log_verbose("eval: %zu suite(s), %zu endpoint(s), concurrency %ld%s", run->n_suites,
@@ -411,7 +350,7 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
         goto cleanup;
     rc = bg_gate_evaluate(run, g->thresholds, g->n_thresholds, err);
     if (!rc)
-        rc = write_reports(run, g, err);
+        rc = bg_eval_write_reports(run, g, err);
     if (rc)
         goto cleanup;
     if (bg_log_get_level() >= BG_LOG_NORMAL)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bggate/config.h"
+#include "bggate/evaluate.h"
 #include "bggate/log.h"
 #include "bggate/suite.h"
 #include "cli.h"
@@ -88,7 +89,7 @@ int bg_cmd_validate(int argc, char **argv)
             cfg->gate.suites[cfg->gate.n_suites++] = strdup(a.suites[i]);
     }
     if (!rc)
-        rc = bg_cli_load_suites(&suites, &n, &cfg->gate, &err);
+        rc = bg_eval_load_suites(&suites, &n, &cfg->gate, &err);
     for (size_t i = 0; i < n; i++) {
         cases += suites[i]->n_cases;
         bg_suite_free(suites[i]);
