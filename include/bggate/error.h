@@ -20,7 +20,8 @@ enum {
     BG_ETOOBIG = -6,  /* outside data exceeded a size cap (limits.h) */
     BG_ENOTSUP = -7,  /* optional driver operation absent */
     BG_EPROTO = -8,   /* a peer answered something we cannot parse */
-    BG_ELOCKED = -9   /* another deploy holds the environment's lock (exit 4) */
+    BG_ELOCKED = -9,  /* another deploy holds the environment's lock (exit 4) */
+    BG_ECANCELED = -10 /* SIGINT/SIGTERM asked us to stop (exit 3) */
 };
 
 #define BG_ERROR_MSG_MAX 512

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bggate/cancel.h"
 #include "bggate/version.h"
 #include "cli.h"
 
@@ -72,6 +73,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "error: libcurl could not be initialised\n");
             return BG_EXIT_INFRA;
         }
+        /* SIGINT/SIGTERM (a cancelled CI job) stop long waits cleanly instead of killing
+         * us mid-change; commands map the result to exit 3 */
+        bg_cancel_install();
         int rc = c->run(argc - 2, argv + 2);
         curl_global_cleanup();
         return rc;

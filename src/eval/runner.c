@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/cancel.h"
 #include "bggate/limits.h"
 #include "bggate/log.h"
 #include "bggate/openai.h"
@@ -244,6 +245,11 @@ int bg_runner_job_start(runner *r, job *j, const char *body, bool stream,
     CURLMcode mc = curl_multi_add_handle(r->multi, e);
     if (mc != CURLM_OK)
         return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
+    j->prev_active = NULL;
+    j->next_active = r->active;
+    if (r->active)
+        r->active->prev_active = j;
+    r->active = j;
     return 0;
 }
 
@@ -419,11 +425,23 @@ static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
     bg_runner_score_or_wait(r, j, &rec);
 }
 
+static void unlink_active(runner *r, job *j)
+{
+    if (j->prev_active)
+        j->prev_active->next_active = j->next_active;
+    else if (r->active == j)
+        r->active = j->next_active;
+    if (j->next_active)
+        j->next_active->prev_active = j->prev_active;
+    j->prev_active = j->next_active = NULL;
+}
+
 static void on_done(runner *r, CURL *easy, CURLcode cc)
 {
     job *j = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&j);
     curl_multi_remove_handle(r->multi, easy);
+    unlink_active(r, j);
     char msg[BG_ERROR_MSG_MAX];
     msg[0] = '\0';
     bg_req_error kind = classify(j, cc, msg, sizeof msg);
@@ -515,6 +533,9 @@ static int loop(runner *r, bg_error *err)
         drain_done(r);
         if (r->finished >= r->total && running == 0 && !r->retry_queue)
             return 0;
+        if (bg_cancelled())
+            return bg_error_set(err, BG_ECANCELED, "eval interrupted by signal %d after %zu of %zu requests",
+                                bg_cancel_signal(), r->finished, r->total);
         int wait_ms = (int)ceil(next_due - bg_now_ms());
         if (wait_ms < 0)
             wait_ms = 0;
@@ -652,6 +673,15 @@ static int runner_setup(runner *r, bg_error *err)
 
 static void runner_dispose(runner *r)
 {
+    /* a cancelled run leaves transfers in flight: take them back from curl */
+    while (r->active) {
+        job *j = r->active;
+        curl_multi_remove_handle(r->multi, j->easy);
+        unlink_active(r, j);
+        if (j->kind != JOB_CASE)
+            bg_runner_abandon_aux(r, j);
+        job_destroy(j);
+    }
     while (r->free_jobs) {
         job *j = r->free_jobs;
         r->free_jobs = j->next;

@@ -45,6 +45,7 @@ typedef struct job {
     struct scoring *sc;    /* JOB_EMBED / JOB_JUDGE: the case run waiting for it */
     size_t assert_index;   /* which assertion the aux result is for */
     struct job *next;      /* free list / retry queue */
+    struct job *prev_active, *next_active; /* in curl's hands (for cleanup on cancel) */
     double retry_at;
 } job;
 
@@ -83,6 +84,7 @@ typedef struct runner {
     size_t connect_errors;
     job *free_jobs;
     job *retry_queue;
+    job *active;           /* transfers added to the multi handle */
     double t0;
     double next_arrival;
     uint64_t rng;
@@ -110,5 +112,8 @@ void bg_runner_record_case_run(runner *r, size_t s, size_t ci, bg_request_record
 void bg_runner_score_or_wait(runner *r, job *j, bg_request_record *rec);
 /* An auxiliary request finished: store its result; score the case when it was the last. */
 void bg_runner_finish_aux(runner *r, job *j, bg_req_error kind, const char *msg);
+/* An auxiliary request is abandoned (cancelled run): frees its scoring record when it was
+ * the last one holding it. */
+void bg_runner_abandon_aux(runner *r, job *j);
 
 #endif

@@ -350,3 +350,11 @@ void bg_runner_score_or_wait(runner *r, job *j, bg_request_record *rec)
     }
     score_now(r, sc);
 }
+
+void bg_runner_abandon_aux(runner *r, job *j)
+{
+    scoring *sc = j->sc;
+    j->sc = NULL;
+    if (sc && --sc->outstanding == 0)
+        scoring_free(sc, case_of(r, sc->suite, sc->kase)->n_asserts);
+}

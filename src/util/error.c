@@ -52,6 +52,7 @@ const char *bg_error_code_name(int code)
     case BG_ENOTSUP: return "not supported";
     case BG_EPROTO: return "protocol";
     case BG_ELOCKED: return "locked";
+    case BG_ECANCELED: return "canceled";
     default: return "unknown error";
     }
 }
