@@ -21,5 +21,6 @@
 #define BG_MAX_CONCURRENCY 4096
 #define BG_MAX_EMBEDDING_DIM 65536
 #define BG_MAX_TEMPLATE_BYTES (1u << 20)
+#define BG_MAX_STATE_BYTES (1u << 20)         /* an environment's state file */
 
 #endif

@@ -107,6 +107,14 @@ typedef struct bg_threshold_result {
 
 typedef enum { BG_VERDICT_PASSED, BG_VERDICT_FAILED, BG_VERDICT_ERROR } bg_verdict;
 
+/* One phase of a deploy (lock, resolve, deploy, health, warmup, gate, flip, verify,
+ * drain), for the `lifecycle` suite of the JUnit report. */
+typedef struct bg_phase_record {
+    char name[16];
+    double duration_s;
+    char *failure;              /* NULL when the phase succeeded */
+} bg_phase_record;
+
 typedef struct bg_run {
     bg_suite **suites;          /* owned */
     size_t n_suites;
@@ -128,6 +136,11 @@ typedef struct bg_run {
     char *model;                /* the model name requested */
     char *release_id;           /* release under test (eval --rev), NULL otherwise */
     char *commit;               /* its commit id, NULL otherwise */
+    bg_phase_record *phases;    /* deploy lifecycle in order; empty for `eval` */
+    size_t n_phases;
+    char *decision;             /* deploy: "promoted", "gate-failed", …; NULL for `eval` */
+    bool has_weights;           /* deploy: router weights (percent, blue/green) */
+    int weights_before[2], weights_after[2];
     double started_wall_s;      /* epoch */
     double duration_s;
     bool stream;
@@ -141,6 +154,8 @@ int bg_run_new(bg_run **out, bg_suite **suites, size_t n_suites, bg_error *err);
 void bg_run_free(bg_run *run);
 /* Appends a request record (grows the array). */
 int bg_run_add_request(bg_run *run, const bg_request_record *rec);
+/* Appends a lifecycle phase (failure may be NULL). Returns 0 or BG_ENOMEM. */
+int bg_run_add_phase(bg_run *run, const char *name, double duration_s, const char *failure);
 /* Interns a model name; returns its index or -1. */
 int bg_run_intern_model(bg_run *run, const char *model);
 /* Total cases over all suites. */

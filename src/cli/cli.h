@@ -54,5 +54,11 @@ int bg_cli_repo_relative(char **out, const char *path, bg_error *err);
 int bg_cmd_eval(int argc, char **argv);
 int bg_cmd_validate(int argc, char **argv);
 int bg_cmd_resolve(int argc, char **argv);
+int bg_cmd_deploy(int argc, char **argv);
+int bg_cmd_status(int argc, char **argv);
+int bg_cmd_rollback(int argc, char **argv);
+int bg_cmd_promote(int argc, char **argv);
+int bg_cmd_abort(int argc, char **argv);
+int bg_cmd_decommission(int argc, char **argv);
 
 #endif

@@ -18,6 +18,12 @@ typedef struct command {
 static const command commands[] = {
     {"eval", bg_cmd_eval, "run golden suites against endpoints; reports; exit 0 passed, 1 failed"},
     {"resolve", bg_cmd_resolve, "print the release of a commit (model, templates, release id)"},
+    {"deploy", bg_cmd_deploy, "deploy a release to the idle pool, gate it, flip traffic"},
+    {"status", bg_cmd_status, "router weights, releases per pool, unfinished deploys"},
+    {"rollback", bg_cmd_rollback, "flip back to the warm previous pool (seconds)"},
+    {"promote", bg_cmd_promote, "flip to the idle pool by hand"},
+    {"abort", bg_cmd_abort, "undo an unfinished deploy (restore its starting weights)"},
+    {"decommission", bg_cmd_decommission, "stop the old pool after its keep-warm window"},
     {"validate", bg_cmd_validate, "check bg-gate.json and suites without sending anything"},
     {NULL, NULL, NULL},
 };
@@ -39,7 +45,7 @@ static void usage(FILE *f)
                "Gate LLM releases with golden-prompt evals before they take traffic.\n\n"
                "commands:\n");
     for (const command *c = commands; c->name; c++)
-        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+        fprintf(f, "  %-13s %s\n", c->name, c->summary);
     fprintf(f, "\nRun 'bg-gate <command> --help' for a command's options.\n"
                "Exit codes: 0 ok, 1 gate failed, 2 usage or input error, 3 infrastructure,\n"
                "4 locked, 5 rolled back.\n");

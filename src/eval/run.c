@@ -196,6 +196,10 @@ void bg_run_free(bg_run *run)
     free(run->model);
     free(run->release_id);
     free(run->commit);
+    for (size_t i = 0; i < run->n_phases; i++)
+        free(run->phases[i].failure);
+    free(run->phases);
+    free(run->decision);
     free(run);
 }
 
@@ -447,4 +451,20 @@ int bg_run_finish(bg_run *run, bg_error *err)
 cleanup:
     free(spans);
     return rc;
+}
+
+int bg_run_add_phase(bg_run *run, const char *name, double duration_s, const char *failure)
+{
+    bg_phase_record *v = realloc(run->phases, (run->n_phases + 1) * sizeof *v);
+    if (!v)
+        return BG_ENOMEM;
+    run->phases = v;
+    bg_phase_record *p = &v[run->n_phases];
+    memset(p, 0, sizeof *p);
+    bg_strlcpy(p->name, name, sizeof p->name);
+    p->duration_s = duration_s;
+    if (failure && !(p->failure = bg_strdup(failure)))
+        return BG_ENOMEM;
+    run->n_phases++;
+    return 0;
 }

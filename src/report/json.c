@@ -298,10 +298,37 @@ static int append_requests(json_ctx *j, const bg_run *run)
     return rc ? rc : j->rc;
 }
 
+static void put_weights(json_ctx *j, cJSON *o, const char *key, const int *w)
+{
+    cJSON *x = put(j, o, key, cJSON_CreateObject());
+    put_num(j, x, "blue", w[0]);
+    put_num(j, x, "green", w[1]);
+}
+
+/* deploy: the decision, router weights before and after, and the lifecycle phases */
+static void put_deploy(json_ctx *j, const bg_run *run)
+{
+    cJSON *d = put(j, j->root, "deploy", cJSON_CreateObject());
+    put_str(j, d, "decision", run->decision);
+    if (run->has_weights) {
+        put_weights(j, d, "weights_before", run->weights_before);
+        put_weights(j, d, "weights_after", run->weights_after);
+    }
+    cJSON *arr = put(j, d, "lifecycle", cJSON_CreateArray());
+    for (size_t i = 0; i < run->n_phases && j->rc == 0; i++) {
+        cJSON *p = put(j, arr, NULL, cJSON_CreateObject());
+        put_str(j, p, "phase", run->phases[i].name);
+        put_num(j, p, "duration_s", run->phases[i].duration_s);
+        put_str(j, p, "failure", run->phases[i].failure);
+    }
+}
+
 static int json_end(void *ctx, const bg_run *run)
 {
     json_ctx *j = ctx;
     put_strings(j, j->root, "models_seen", run->models, run->n_models);
+    if (run->decision || run->n_phases)
+        put_deploy(j, run);
     if (j->rc != 0)
         return j->rc;
     char *text = cJSON_PrintUnformatted(j->root);

@@ -121,6 +121,10 @@ static int junit_begin(void *ctx, const bg_run *run)
         k.cases++;
         k.failed += run->thresholds[i].status != BG_TH_PASS;
     }
+    for (size_t i = 0; i < run->n_phases; i++) {
+        k.cases++;
+        k.failed += run->phases[i].failure != NULL;
+    }
     bg_buf *b = x->out;
     int rc = bg_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
     if (rc == 0) rc = xml_attr(b, "name", "bg-gate");
@@ -308,10 +312,43 @@ static int junit_thresholds(void *ctx, const bg_run *run)
     return rc;
 }
 
+/* --- deploy lifecycle: one test case per phase, failed with its reason --- */
+
+static int phase_case(bg_buf *b, const bg_phase_record *p)
+{
+    int rc = bg_buf_puts(b, "    <testcase");
+    if (rc == 0) rc = xml_attr(b, "classname", "lifecycle");
+    if (rc == 0) rc = xml_attr(b, "name", p->name);
+    if (rc == 0) rc = xml_attr_num(b, "time", p->duration_s, 3);
+    if (rc != 0 || !p->failure)
+        return rc ? rc : bg_buf_puts(b, "/>\n");
+    rc = bg_buf_puts(b, ">\n      <failure");
+    if (rc == 0) rc = xml_attr(b, "message", p->failure);
+    if (rc == 0) rc = xml_attr(b, "type", "phase");
+    if (rc == 0) rc = bg_buf_putc(b, '>');
+    if (rc == 0) rc = xml_escape(b, p->failure, false);
+    if (rc == 0) rc = bg_buf_puts(b, "</failure>\n    </testcase>\n");
+    return rc;
+}
+
 static int junit_end(void *ctx, const bg_run *run)
 {
-    (void)run;
-    return bg_buf_puts(((junit_ctx *)ctx)->out, "</testsuites>\n");
+    junit_ctx *x = ctx;
+    int rc = 0;
+    if (run->n_phases) {
+        bg_report_counts k = {.cases = run->n_phases};
+        double secs = 0;
+        for (size_t i = 0; i < run->n_phases; i++) {
+            k.failed += run->phases[i].failure != NULL;
+            secs += run->phases[i].duration_s;
+        }
+        rc = suite_open(x, "lifecycle", &k, secs);
+        for (size_t i = 0; i < run->n_phases && rc == 0; i++)
+            rc = phase_case(x->out, &run->phases[i]);
+        if (rc == 0)
+            rc = bg_buf_puts(x->out, "  </testsuite>\n");
+    }
+    return rc ? rc : bg_buf_puts(x->out, "</testsuites>\n");
 }
 
 static const bg_report_ops junit_ops = {

@@ -276,3 +276,29 @@ int bgt_run_cmd(const char *const *argv, int timeout_s)
     pid_t pid = spawn(argv, NULL, NULL, "/dev/null", "/dev/null");
     return pid > 0 ? wait_for(pid, timeout_s * 1000) : -1;
 }
+
+int bgt_run_cmd_env(const char *const *argv, const char *const *env, int timeout_s)
+{
+    pid_t pid = spawn(argv, NULL, env, "/dev/null", "/dev/null");
+    return pid > 0 ? wait_for(pid, timeout_s * 1000) : -1;
+}
+
+pid_t bgt_spawn_gate(const char *cwd, const char *const *args, const char *dir)
+{
+    const char *bin = getenv("BG_GATE_BIN");
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = bin ? bin : "bg-gate";
+    for (size_t i = 0; args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s/bg-gate.stdout", dir);
+    snprintf(err, sizeof err, "%s/bg-gate.stderr", dir);
+    return spawn(argv, cwd, NULL, out, err);
+}
+
+int bgt_wait(pid_t pid, int timeout_s)
+{
+    return wait_for(pid, timeout_s * 1000);
+}

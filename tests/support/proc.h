@@ -48,6 +48,13 @@ int bgt_mock_request_count(const bgt_mock *m);
 char *bgt_read_file(const char *path);
 /* Runs argv[0] (a path) with args, output discarded; returns its exit code or -1. */
 int bgt_run_cmd(const char *const *argv, int timeout_s);
+/* Same with extra environment entries ("K=V", NULL-terminated, may be NULL). */
+int bgt_run_cmd_env(const char *const *argv, const char *const *env, int timeout_s);
+/* Starts $BG_GATE_BIN with args in the background (output to files in dir); returns
+ * its pid or -1. Collect it with bgt_wait. */
+pid_t bgt_spawn_gate(const char *cwd, const char *const *args, const char *dir);
+/* Waits up to timeout_s for pid; returns its exit code, -1 if killed/timed out. */
+int bgt_wait(pid_t pid, int timeout_s);
 /* A TCP port on 127.0.0.1 that was free a moment ago (bound, then closed). */
 int bgt_free_port(void);
 

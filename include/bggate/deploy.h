@@ -1,0 +1,76 @@
+/* deploy.h — the blue-green lifecycle: deploy, rollback, promote, abort, status.
+ *
+ * `bg_deploy_run` is the whole cycle: lock → resolve → deploy to the idle pool → health
+ * → warm-up → gate → flip → verify → drain → record. Live traffic only ever moves to a
+ * pool that just passed health and the gate; a failed verification flips back (exit 5);
+ * SIGINT/SIGTERM restore the pre-deploy weights (exit 3); a deploy that died (SIGKILL)
+ * leaves its phase in the state file, which `status` explains and the next deploy or
+ * rollback recovers from.
+ *
+ * Settings (bg-gate.json, besides `release`, `pools`, `health`, `router`, `gate`):
+ *   "environment": "production"                       (default "default")
+ *   "state": {"dir": "/var/lib/bg-gate"}               (relative: to the config's dir)
+ *   "promotion": {"strategy": "flip", "verify_requests": 5, "warmup_requests": 2,
+ *                 "drain_timeout_s": 120, "drain_metric": null, "keep_warm_s": 86400,
+ *                 "on_gate_fail": "stop" | "keep"}
+ */
+#ifndef BGGATE_DEPLOY_H
+#define BGGATE_DEPLOY_H
+
+#include <stdbool.h>
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "error.h"
+
+typedef struct bg_deploy_settings {
+    char *environment;
+    char *state_dir;
+    long verify_requests;
+    long warmup_requests;
+    long drain_timeout_s;
+    char *drain_metric;      /* NULL: vllm:num_requests_running / llamacpp:… */
+    long keep_warm_s;
+    bool stop_on_gate_fail;
+} bg_deploy_settings;
+
+int bg_deploy_settings_parse(bg_deploy_settings *out, const bg_config *cfg, bg_error *err);
+void bg_deploy_settings_dispose(bg_deploy_settings *s);
+
+typedef enum {
+    BG_OUTCOME_PROMOTED,       /* exit 0 */
+    BG_OUTCOME_NOTHING,        /* same release already live: exit 0 */
+    BG_OUTCOME_GATE_FAILED,    /* exit 1, live untouched */
+    BG_OUTCOME_ROLLED_BACK,    /* flipped, verification failed, flipped back: exit 5 */
+    BG_OUTCOME_FAILED          /* infrastructure / interrupted: exit 3 (err says why) */
+} bg_deploy_outcome;
+
+typedef struct bg_deploy_opts {
+    const char *rev;            /* NULL: $GITHUB_SHA, $CI_COMMIT_SHA, HEAD */
+    const char *release_config; /* config path inside the repository (NULL: bg-gate.json) */
+    bool force;                 /* proceed despite router/state drift */
+    const char *reports_dir;    /* overrides gate.reports (junit.xml, report.json, …) */
+} bg_deploy_opts;
+
+/* The whole cycle. Returns 0 with *outcome set for every decided outcome (including
+ * gate failures and roll-backs); a negative code (err filled) when it could not decide:
+ * bad input (BG_EINVAL), lock held (BG_ELOCKED), infrastructure (*outcome FAILED). */
+int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_deploy_opts *o,
+                  bg_error *err);
+
+/* Flips back to the other pool: only when it is healthy and holds the previous (gated)
+ * release; verified through the router like a deploy. */
+int bg_deploy_rollback(const bg_config *cfg, bool force, bg_error *err);
+/* Flips to the idle pool by hand: it must be healthy and hold a gated release unless
+ * force. */
+int bg_deploy_promote(const bg_config *cfg, bool force, bg_error *err);
+/* Ends an interrupted deploy: restores the weights it started from, clears its phase. */
+int bg_deploy_abort(const bg_config *cfg, bg_error *err);
+/* Stops the old pool once its keep-warm window has passed (or now with force). */
+int bg_deploy_decommission(const bg_config *cfg, bool force, bg_error *err);
+
+/* Status as JSON: {"environment", "router": {"driver", "weights", "live", "error"},
+ * "state": <bg_state_to_json>, "drift": bool, "interrupted": {...} | null, "advice": […]}. */
+int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err);
+
+#endif

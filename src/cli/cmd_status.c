@@ -1,0 +1,133 @@
+/* cmd_status.c — `bg-gate status`: router weights, live and idle pool, the release on
+ * each, keep-warm deadlines, a deploy that is running or died, recent history.
+ * Human output, or the same as JSON with --json. Exit 0, or 2/3 when it cannot tell.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bggate/deploy.h"
+#include "bggate/log.h"
+#include "cli.h"
+
+#define HISTORY_SHOWN 5
+
+static const bg_opt status_opts[] = {
+    {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
+    {"json", 0, NULL, BG_OPT_JSON, "machine-readable output on stdout"},
+    {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
+    {NULL, 0, NULL, 0, NULL},
+};
+
+typedef struct status_args {
+    const char *config;
+    bool json, help;
+} status_args;
+
+static int on_option(void *ud, int id, const char *arg, bg_error *err)
+{
+    status_args *a = ud;
+    switch (id) {
+    case BG_OPT_CONFIG: a->config = arg; return 0;
+    case BG_OPT_JSON: a->json = true; return 0;
+    case BG_OPT_HELP: a->help = true; return 0;
+    default: return bg_error_set(err, BG_EINVAL, "unhandled option");
+    }
+}
+
+static const char *str(const cJSON *o, const char *key)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+    return s ? s : "";
+}
+
+static void print_pool(const char *name, const cJSON *p)
+{
+    const char *rel = str(p, "release_id");
+    if (!*rel) {
+        printf("%-12s (no release)\n", name);
+        return;
+    }
+    printf("%-12s %-9s release %.12s  commit %.12s  model %s%s\n", name, str(p, "status"), rel,
+           str(p, "commit"), str(p, "served_model"),
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "gated")) ? "  (gated)" : "");
+    const char *warm = str(p, "keep_warm_until");
+    if (*warm)
+        printf("%-12s keep warm until %s\n", "", warm);
+}
+
+static void print_human(const cJSON *s)
+{
+    const cJSON *router = cJSON_GetObjectItemCaseSensitive(s, "router");
+    const cJSON *state = cJSON_GetObjectItemCaseSensitive(s, "state");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(router, "weights");
+    printf("%-12s %s\n", "environment", str(s, "environment"));
+    if (w)
+        printf("%-12s %s: blue %d%% / green %d%%  (live: %s)\n", "router", str(router, "driver"),
+               (int)cJSON_GetNumberValue(cJSON_GetObjectItem(w, "blue")),
+               (int)cJSON_GetNumberValue(cJSON_GetObjectItem(w, "green")),
+               *str(router, "live") ? str(router, "live") : "split");
+    else
+        printf("%-12s %s: %s\n", "router", str(router, "driver"), str(router, "error"));
+    const cJSON *pools = cJSON_GetObjectItemCaseSensitive(state, "pools");
+    print_pool("blue", cJSON_GetObjectItemCaseSensitive(pools, "blue"));
+    print_pool("green", cJSON_GetObjectItemCaseSensitive(pools, "green"));
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(state, "deploy");
+    if (cJSON_IsObject(d))
+        printf("%-12s UNFINISHED: phase \"%s\", target %s, started by %s at %s\n", "deploy",
+               str(d, "phase"), str(d, "target"), str(d, "started_by"), str(d, "started_at"));
+    else
+        printf("%-12s none in progress\n", "deploy");
+    if (*str(state, "last_outcome"))
+        printf("%-12s %s%s%s\n", "last", str(state, "last_outcome"),
+               *str(state, "last_message") ? ": " : "", str(state, "last_message"));
+    const cJSON *hist = cJSON_GetObjectItemCaseSensitive(state, "history");
+    int n = cJSON_GetArraySize(hist);
+    for (int i = n - 1, shown = 0; i >= 0 && shown < HISTORY_SHOWN; i--, shown++) {
+        const cJSON *h = cJSON_GetArrayItem(hist, i);
+        printf("%-12s %s  %-12s %-6s %.12s  %s\n", shown ? "" : "history", str(h, "at"),
+               str(h, "action"), str(h, "pool"), str(h, "release_id"), str(h, "outcome"));
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "drift")))
+        printf("%-12s the router differs from what bg-gate last set\n", "DRIFT");
+    const cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(s, "advice"))
+        printf("%-12s %s\n", "advice", cJSON_GetStringValue(a));
+}
+
+int bg_cmd_status(int argc, char **argv)
+{
+    status_args a = {0};
+    bg_error err = {0};
+    bg_config *cfg = NULL;
+    cJSON *s = NULL;
+    int rc = bg_opts_parse(status_opts, argc, argv, on_option, &a, NULL, 0, &err);
+    if (!rc && a.help) {
+        bg_opts_help(stdout, "bg-gate status [--config FILE] [--json]",
+                     "Show router weights, the release on each pool, keep-warm deadlines, an\n"
+                     "unfinished deploy and recent history.",
+                     status_opts);
+        return BG_EXIT_OK;
+    }
+    if (!rc)
+        rc = bg_cli_load_config(&cfg, a.config, &err);
+    if (!rc)
+        rc = bg_deploy_status(&s, cfg, &err);
+    if (!rc) {
+        if (a.json) {
+            char *text = cJSON_Print(s);
+            if (text)
+                puts(text);
+            free(text);
+        } else {
+            print_human(s);
+        }
+    }
+    cJSON_Delete(s);
+    bg_config_free(cfg);
+    if (rc) {
+        bg_log_error("%s", err.msg);
+        return bg_cli_exit_for_error(rc);
+    }
+    return BG_EXIT_OK;
+}

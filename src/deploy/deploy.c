@@ -1,0 +1,522 @@
+/* deploy.c — `bg-gate deploy`: the whole blue-green cycle (see deploy.h).
+ *
+ * lock → recover a deploy that died → resolve → find the idle pool from the router
+ * (drift check) → export + deploy the bundle → health → warm-up → gate (the eval engine
+ * against the idle pool) → flip → verify through the router → drain → record.
+ * Every phase is written to the state file before it starts, so a SIGKILL leaves a
+ * trace `status` can explain. Live traffic moves only after health and gate passed; a
+ * failed verification flips back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bggate/cancel.h"
+#include "bggate/evaluate.h"
+#include "bggate/gate.h"
+#include "bggate/log.h"
+#include "bggate/release.h"
+#include "bggate/report.h"
+#include "bggate/template.h"
+#include "bggate/util.h"
+#include "deploy_internal.h"
+
+#define DRAIN_POLL_MS 250
+
+typedef struct cycle {
+    deploy_ctx c;
+    const bg_deploy_opts *o;
+    bg_release *rel;
+    int live;                 /* pool with 100 % before the deploy, -1 none */
+    bg_pool_id idle;
+    bool flipped;             /* the router was changed by us */
+    bg_weights before;
+    bg_gate_config gate;      /* shallow copy of cfg->gate with our endpoints/suites/reports */
+    char *report_paths[4];
+    char **suite_paths;
+    size_t n_suite_paths;
+} cycle;
+
+static bool weights_equal(const bg_weights *a, const bg_weights *b)
+{
+    return a->w[0] == b->w[0] && a->w[1] == b->w[1];
+}
+
+/* A deploy that died (SIGKILL, a lost runner) left its phase behind. If it may have
+ * moved traffic to a pool that was never verified, put the router back. */
+static int recover_interrupted(cycle *y, bg_error *err)
+{
+    bg_state *st = y->c.state;
+    if (!st->phase)
+        return 0;
+    bg_log_warn("the previous deploy (%s) did not finish: it stopped in phase \"%s\"",
+                st->started_by ? st->started_by : "unknown", st->phase);
+    bool traffic_moved = strcmp(st->phase, "flip") == 0 || strcmp(st->phase, "verify") == 0;
+    bg_weights now;
+    int rc = bg_router_get(y->c.router, &now, err);
+    if (rc)
+        return rc;
+    if (traffic_moved && st->has_weights_before && !weights_equal(&now, &st->weights_before)) {
+        char text[64];
+        bg_weights_format(text, sizeof text, &st->weights_before);
+        bg_log_warn("restoring the router to the weights before that deploy: %s", text);
+        if ((rc = bg_router_set(y->c.router, &st->weights_before, err)))
+            return rc;
+        now = st->weights_before;
+    }
+    if (st->target >= 0 && st->pool[st->target].status &&
+        strcmp(st->pool[st->target].status, "live") != 0)
+        bg_state_set_str(&st->pool[st->target].status, "failed");
+    st->has_weights = true;
+    st->weights = now;
+    st->live = bg_weights_live(&now);
+    bg_deploy_history(&y->c, "recover", st->target, "interrupted",
+                      "recovered from a deploy that died");
+    bg_state_set_str(&st->phase, NULL);
+    st->target = -1;
+    return bg_deploy_ctx_save(&y->c, err);
+}
+
+/* Which pool is live according to the router; drift against our state stops us. */
+static int find_idle(cycle *y, bool force, bg_error *err)
+{
+    bg_weights w;
+    bg_error gerr = {0};
+    int rc = bg_router_get(y->c.router, &w, &gerr);
+    if (rc == BG_EINVAL && !y->c.state->has_weights) {
+        /* a router never set up: no live pool yet */
+        y->live = -1;
+        y->idle = BG_POOL_BLUE;
+        y->before = (bg_weights){{0, 0}};
+        bg_log_info("    router has no weights yet (%s): first deploy goes to blue", gerr.msg);
+        return 0;
+    }
+    if (rc)
+        return bg_error_set(err, rc, "%s", gerr.msg);
+    y->before = w;
+    y->live = bg_weights_live(&w);
+    bg_state *st = y->c.state;
+    if (st->has_weights && !weights_equal(&w, &st->weights)) {
+        char r[64], s[64];
+        bg_weights_format(r, sizeof r, &w);
+        bg_weights_format(s, sizeof s, &st->weights);
+        if (!force)
+            return bg_error_set(err, BG_ENET,
+                                "drift: the router has %s but bg-gate last set %s; someone "
+                                "changed the router by hand — check it, then re-run with "
+                                "--force to take the router as the truth",
+                                r, s);
+        bg_log_warn("drift: router has %s, state says %s; --force: trusting the router", r, s);
+    }
+    if (y->live < 0)
+        return bg_error_set(err, BG_ENET,
+                            "the router splits traffic (blue %d%%, green %d%%): finish or "
+                            "abort that first",
+                            w.w[0], w.w[1]);
+    y->idle = bg_pool_other((bg_pool_id)y->live);
+    bg_log_info("    live pool: %s; deploying to %s", bg_pool_name((bg_pool_id)y->live),
+                bg_pool_name(y->idle));
+    return 0;
+}
+
+/* Suites for the gate: gate.suites (working tree) or the release's suites, which are
+ * paths inside the repository. */
+static int gate_suites(cycle *y, bg_error *err)
+{
+    const bg_gate_config *g = &y->c.cfg->gate;
+    if (g->n_suites) {
+        y->gate.suites = g->suites;
+        y->gate.n_suites = g->n_suites;
+        return 0;
+    }
+    if (!y->rel->n_suites)
+        return bg_error_set(err, BG_EINVAL,
+                            "no suites to gate with: set release.suites or gate.suites");
+    y->suite_paths = calloc(y->rel->n_suites, sizeof *y->suite_paths);
+    if (!y->suite_paths)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    for (size_t i = 0; i < y->rel->n_suites; i++) {
+        y->suite_paths[i] = bg_asprintf("%s/%s", y->rel->repo_root, y->rel->suites[i]);
+        if (!y->suite_paths[i])
+            return bg_error_set(err, BG_ENOMEM, "out of memory");
+        y->n_suite_paths++;
+    }
+    y->gate.suites = y->suite_paths;
+    y->gate.n_suites = y->n_suite_paths;
+    return 0;
+}
+
+static void set_report_paths(cycle *y)
+{
+    y->gate = y->c.cfg->gate;
+    if (!y->o->reports_dir)
+        return;
+    const char *names[4] = {"junit.xml", "report.json", "summary.md", "metrics.txt"};
+    for (int i = 0; i < 4; i++)
+        y->report_paths[i] = bg_asprintf("%s/%s", y->o->reports_dir, names[i]);
+    y->gate.junit = y->report_paths[0];
+    y->gate.json_report = y->report_paths[1];
+    y->gate.markdown = y->report_paths[2];
+    y->gate.metrics = y->report_paths[3];
+}
+
+/* Moves the lifecycle recorded so far into the eval run, which becomes the report. */
+static void adopt_eval_run(cycle *y, bg_run *run)
+{
+    bg_run *old = y->c.report;
+    run->phases = old->phases;
+    run->n_phases = old->n_phases;
+    old->phases = NULL;
+    old->n_phases = 0;
+    bg_run_free(old);
+    y->c.report = run;
+}
+
+static void on_gate_progress(void *ud, size_t done, size_t total, size_t passed, size_t failed,
+                             size_t errors)
+{
+    (void)total;
+    bg_progress_update(ud, done, passed, failed, errors);
+}
+
+/* The gate: the eval engine against the idle pool's endpoints. *passed set on success. */
+static int run_gate(cycle *y, bool *passed, bg_error *err)
+{
+    const bg_pool_config *pool = &y->c.pools.pool[y->idle];
+    bg_suite **suites = NULL;
+    size_t n = 0;
+    bg_run *run = NULL;
+    const char *key = NULL;
+    int rc = gate_suites(y, err);
+    if (!rc)
+        rc = bg_eval_api_key(&key, y->gate.api_key_env, err);
+    if (!rc)
+        rc = bg_eval_load_suites(&suites, &n, &y->gate, err);
+    for (size_t s = 0; !rc && s < n; s++)
+        rc = bg_template_render_suite(suites[s], y->rel, err);
+    if (!rc) {
+        rc = bg_run_new(&run, suites, n, err);
+        suites = NULL;
+    }
+    if (rc) {
+        for (size_t s = 0; suites && s < n; s++)
+            bg_suite_free(suites[s]);
+        free(suites);
+        return rc;
+    }
+    adopt_eval_run(y, run);
+    run->release_id = bg_strdup(y->rel->id);
+    run->commit = bg_strdup(y->rel->commit);
+    bg_runner_opts o;
+    bg_eval_runner_opts(&o, &y->gate, key);
+    o.endpoints = (const char *const *)pool->endpoints;
+    o.n_endpoints = pool->n_endpoints;
+    o.model = y->rel->served_name;
+    bg_progress *progress = bg_progress_new(stderr, bg_run_case_count(run),
+                                            bg_log_stderr_is_tty(),
+                                            bg_log_get_level() == BG_LOG_QUIET);
+    o.progress = on_gate_progress;
+    o.progress_ud = progress;
+    rc = bg_runner_run(run, &o, err);
+    bg_progress_free(progress);
+    if (!rc)
+        rc = bg_gate_evaluate(run, y->gate.thresholds, y->gate.n_thresholds, err);
+    if (!rc) {
+        *passed = run->verdict == BG_VERDICT_PASSED;
+        if (bg_log_get_level() >= BG_LOG_NORMAL)
+            bg_report_console(stderr, run, bg_log_color());
+    }
+    return rc;
+}
+
+/* Waits until the old pool has no request in flight, up to drain_timeout_s. */
+static void drain(cycle *y, bg_pool_id old)
+{
+    double deadline = bg_now_ms() + (double)y->c.set.drain_timeout_s * 1000.0;
+    for (;;) {
+        double inflight = 0;
+        bg_error e = {0};
+        int rc = bg_pool_inflight(&y->c.pools.pool[old], y->c.set.drain_metric, &inflight, &e);
+        if (rc == BG_ENOTSUP) {
+            bg_log_info("    drain: %s exposes no in-flight gauge; not waiting", bg_pool_name(old));
+            return;
+        }
+        if (rc == 0 && inflight <= 0) {
+            bg_log_info("    drain: %s has no request in flight", bg_pool_name(old));
+            return;
+        }
+        if (bg_now_ms() >= deadline || bg_cancelled()) {
+            bg_log_warn("drain: %s still had %.0f request(s) in flight after %ld s",
+                        bg_pool_name(old), inflight, y->c.set.drain_timeout_s);
+            return;
+        }
+        usleep(DRAIN_POLL_MS * 1000);
+    }
+}
+
+/* Puts the router back where it was before this deploy (SIGTERM, failed verify). */
+static void restore_router(cycle *y)
+{
+    if (!y->flipped)
+        return;
+    bg_error e = {0};
+    char text[64];
+    bg_weights_format(text, sizeof text, &y->before);
+    if (bg_router_set(y->c.router, &y->before, &e)) {
+        bg_log_error("could not restore the router to %s: %s", text, e.msg);
+        return;
+    }
+    bg_log_warn("router restored to %s", text);
+    y->c.state->has_weights = true;
+    y->c.state->weights = y->before;
+    y->flipped = false;
+}
+
+static void mark_pool(cycle *y, bg_pool_id p, const char *status, bool gated)
+{
+    bg_pool_state *ps = &y->c.state->pool[p];
+    bg_state_set_str(&ps->release_id, y->rel->id);
+    bg_state_set_str(&ps->commit, y->rel->commit);
+    bg_state_set_str(&ps->model, y->rel->model_name);
+    bg_state_set_str(&ps->served_model, y->rel->served_name);
+    bg_state_set_str(&ps->status, status);
+    ps->gated = gated;
+    ps->updated_at = bg_wall_s();
+}
+
+static void on_health(void *ud, const char *endpoint, const char *state, double waited_s)
+{
+    (void)ud;
+    bg_log_info("    %s: %s (%.0f s)", endpoint, state, waited_s);
+}
+
+/* deploy → health → warm-up: the idle pool gets the release and becomes ready. */
+static int prepare_idle(cycle *y, bg_error *err)
+{
+    const bg_pool_config *pool = &y->c.pools.pool[y->idle];
+    char *bundle_root = bg_asprintf("%s/bundles", y->c.set.state_dir);
+    char *bundle = NULL;
+    int rc = bundle_root ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
+    if (!rc)
+        rc = bg_deploy_phase_begin(&y->c, "deploy", err);
+    if (!rc)
+        rc = bg_release_export(y->rel, bundle_root, &bundle, err);
+    mark_pool(y, y->idle, "deploying", false);
+    if (!rc)
+        rc = bg_pool_deploy(pool, y->rel, bundle, err);
+    free(bundle_root);
+    free(bundle);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    if (rc)
+        return rc;
+    if ((rc = bg_deploy_phase_begin(&y->c, "health", err)))
+        return rc;
+    rc = bg_health_wait(pool, &y->c.pools.health, y->rel->served_name, on_health, NULL, err);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    if (rc)
+        return rc;
+    if ((rc = bg_deploy_phase_begin(&y->c, "warmup", err)))
+        return rc;
+    rc = bg_pool_warmup(pool, y->rel->served_name, (int)y->c.set.warmup_requests,
+                        y->gate.timeout_ms, err);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    return rc;
+}
+
+/* Stops the idle pool after a failure when the settings say so. */
+static void stop_idle(cycle *y, bool stop, const char *status)
+{
+    mark_pool(y, y->idle, status, false);
+    if (!stop)
+        return;
+    bg_error e = {0};
+    if (bg_pool_stop(&y->c.pools.pool[y->idle], y->rel, &e))
+        bg_log_warn("could not stop %s: %s", bg_pool_name(y->idle), e.msg);
+    else
+        bg_state_set_str(&y->c.state->pool[y->idle].status, "stopped");
+}
+
+/* flip → verify → drain → record. */
+static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
+{
+    int rc = bg_deploy_phase_begin(&y->c, "flip", err);
+    bg_weights before;
+    if (!rc) {
+        rc = bg_deploy_flip(&y->c, y->idle, &before, err);
+        y->flipped = rc == 0;
+    }
+    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    if (rc)
+        return rc;
+    if ((rc = bg_deploy_phase_begin(&y->c, "verify", err)))
+        return rc;
+    rc = bg_deploy_verify(&y->c, y->idle, y->rel->served_name, y->c.set.verify_requests, err);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    if (rc && rc != BG_ECANCELED) {
+        bg_log_error("verification failed: %s", err->msg);
+        restore_router(y);
+        mark_pool(y, y->idle, "failed", true);
+        *outcome = BG_OUTCOME_ROLLED_BACK;
+        return 0;
+    }
+    if (rc)
+        return rc;
+    if (y->live >= 0 && (rc = bg_deploy_phase_begin(&y->c, "drain", err)) == 0) {
+        drain(y, (bg_pool_id)y->live);
+        bg_deploy_phase_end(&y->c, NULL);
+    }
+    bg_state *st = y->c.state;
+    mark_pool(y, y->idle, "live", true);
+    if (y->live >= 0) {
+        bg_pool_state *old = &st->pool[y->live];
+        bg_state_set_str(&old->status, "warm");
+        old->keep_warm_until = bg_wall_s() + (double)y->c.set.keep_warm_s;
+    }
+    st->live = (int)y->idle;
+    y->flipped = false;
+    *outcome = BG_OUTCOME_PROMOTED;
+    return rc;
+}
+
+static int begin_cycle(cycle *y, bg_error *err)
+{
+    bg_state *st = y->c.state;
+    char *by = bg_lock_describe_self();
+    bg_state_set_str(&st->started_by, by);
+    free(by);
+    st->started_at = bg_wall_s();
+    return recover_interrupted(y, err);
+}
+
+/* Resolve and decide whether there is anything to deploy. */
+static int resolve(cycle *y, bool *nothing, bg_error *err)
+{
+    int rc = bg_deploy_phase_begin(&y->c, "resolve", err);
+    if (!rc)
+        rc = bg_release_resolve(&y->rel, NULL, y->o->rev ? y->o->rev : bg_release_default_rev(),
+                                y->o->release_config, err);
+    if (!rc)
+        rc = find_idle(y, y->o->force, err);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    if (rc)
+        return rc;
+    bg_log_info("    release %.12s (commit %.12s, model %s)", y->rel->id, y->rel->commit,
+                y->rel->served_name);
+    const bg_pool_state *live = y->live >= 0 ? &y->c.state->pool[y->live] : NULL;
+    *nothing = live && live->release_id && strcmp(live->release_id, y->rel->id) == 0;
+    y->c.state->target = (int)y->idle;
+    bg_state_set_str(&y->c.state->target_release, y->rel->id);
+    return 0;
+}
+
+/* The cycle after the lock. Sets *outcome; returns an error for FAILED. */
+static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
+{
+    bool nothing = false, passed = false;
+    int rc = begin_cycle(y, err);
+    if (!rc)
+        rc = resolve(y, &nothing, err);
+    if (rc)
+        return rc;
+    if (nothing) {
+        bg_log_info("nothing to deploy: release %.12s is already live on %s", y->rel->id,
+                    bg_pool_name((bg_pool_id)y->live));
+        *outcome = BG_OUTCOME_NOTHING;
+        return 0;
+    }
+    if ((rc = prepare_idle(y, err))) {
+        if (rc != BG_ECANCELED)
+            stop_idle(y, y->c.pools.health.stop_on_timeout, "failed");
+        return rc;
+    }
+    if ((rc = bg_deploy_phase_begin(&y->c, "gate", err)))
+        return rc;
+    rc = run_gate(y, &passed, err);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : passed ? NULL : y->c.report->verdict_reason);
+    if (rc)
+        return rc;
+    if (!passed) {
+        bg_log_error("the gate said no: %s; live traffic untouched",
+                     y->c.report->verdict_reason ? y->c.report->verdict_reason : "failed");
+        stop_idle(y, y->c.set.stop_on_gate_fail, "failed");
+        *outcome = BG_OUTCOME_GATE_FAILED;
+        return 0;
+    }
+    mark_pool(y, y->idle, "ready", true);
+    return promote(y, outcome, err);
+}
+
+static const char *outcome_name(bg_deploy_outcome o)
+{
+    switch (o) {
+    case BG_OUTCOME_PROMOTED: return "promoted";
+    case BG_OUTCOME_NOTHING: return "nothing-to-deploy";
+    case BG_OUTCOME_GATE_FAILED: return "gate-failed";
+    case BG_OUTCOME_ROLLED_BACK: return "rolled-back";
+    default: return "failed";
+    }
+}
+
+/* Records the outcome in the state file and the reports. */
+static void finish(cycle *y, bg_deploy_outcome outcome, int rc, const bg_error *err)
+{
+    bg_state *st = y->c.state;
+    const char *name = rc == BG_ECANCELED ? "interrupted" : outcome_name(outcome);
+    bg_state_set_str(&st->phase, NULL);
+    bg_deploy_history(&y->c, "deploy", (int)y->idle, name, rc ? err->msg : NULL);
+    st->target = -1;
+    bg_weights after;
+    bg_error e = {0};
+    if (bg_router_get(y->c.router, &after, &e) == 0) {
+        st->has_weights = true;
+        st->weights = after;
+        y->c.report->has_weights = true;
+        memcpy(y->c.report->weights_before, y->before.w, sizeof y->before.w);
+        memcpy(y->c.report->weights_after, after.w, sizeof after.w);
+    }
+    if (bg_deploy_ctx_save(&y->c, &e))
+        bg_log_error("%s", e.msg);
+    y->c.report->decision = bg_strdup(name);
+    y->c.report->duration_s = bg_wall_s() - y->c.report->started_wall_s;
+    if (bg_eval_write_reports(y->c.report, &y->gate, &e))
+        bg_log_error("%s", e.msg);
+}
+
+int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_deploy_opts *o,
+                  bg_error *err)
+{
+    cycle y;
+    memset(&y, 0, sizeof y);
+    y.o = o;
+    y.live = -1;
+    *outcome = BG_OUTCOME_FAILED;
+    double t0 = bg_now_ms();
+    bg_log_info("==> lock");
+    /* the state is read only once the lock is held: another deploy may be writing it */
+    int rc = bg_deploy_ctx_open(&y.c, cfg, true, err);
+    if (!rc) {
+        set_report_paths(&y);
+        y.c.phase = "lock";
+        y.c.phase_t0 = t0;
+        bg_deploy_phase_end(&y.c, NULL);
+    }
+    if (!rc) {
+        rc = cycle_run(&y, outcome, err);
+        if (rc)
+            restore_router(&y);
+        if (rc == BG_ECANCELED || rc == BG_ETIMEOUT || rc == BG_ENET || rc == BG_EIO)
+            *outcome = BG_OUTCOME_FAILED;
+        finish(&y, *outcome, rc, err);
+        if (!rc)
+            bg_log_info("deploy: %s", outcome_name(*outcome));
+    }
+    bg_release_free(y.rel);
+    for (int i = 0; i < 4; i++)
+        free(y.report_paths[i]);
+    for (size_t i = 0; i < y.n_suite_paths; i++)
+        free(y.suite_paths[i]);
+    free(y.suite_paths);
+    bg_deploy_ctx_close(&y.c);
+    return rc;
+}

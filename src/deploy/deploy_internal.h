@@ -1,0 +1,51 @@
+/* deploy_internal.h — private to src/deploy: the context every lifecycle command opens
+ * (settings, pools, router, state, lock) and the steps they share.
+ */
+#ifndef BGGATE_DEPLOY_INTERNAL_H
+#define BGGATE_DEPLOY_INTERNAL_H
+
+#include "bggate/deploy.h"
+#include "bggate/pool.h"
+#include "bggate/router.h"
+#include "bggate/run.h"
+#include "bggate/state.h"
+
+typedef struct deploy_ctx {
+    const bg_config *cfg;
+    bg_deploy_settings set;
+    bg_pools pools;
+    bool pools_ok;
+    bg_router *router;
+    bg_state *state;
+    char *state_path;
+    char *lock_path;
+    bg_lock *lock;
+    bg_run *report;          /* lifecycle phases (and the eval, once the gate ran) */
+    const char *phase;       /* the phase in progress */
+    double phase_t0;
+} deploy_ctx;
+
+/* Parses settings, pools and router, loads the state; takes the lock when asked. */
+int bg_deploy_ctx_open(deploy_ctx *c, const bg_config *cfg, bool take_lock, bg_error *err);
+/* Saves nothing; releases the lock and frees everything. */
+void bg_deploy_ctx_close(deploy_ctx *c);
+int bg_deploy_ctx_save(deploy_ctx *c, bg_error *err);
+
+/* Starts a phase: recorded in the state file first, so a SIGKILL leaves it behind. */
+int bg_deploy_phase_begin(deploy_ctx *c, const char *phase, bg_error *err);
+/* Ends the current phase in the report (failure NULL: succeeded). */
+void bg_deploy_phase_end(deploy_ctx *c, const char *failure);
+
+/* Sends n requests through router.endpoint and checks every answer came from pool
+ * `target` (router.upstream_header names one of its endpoints) with model `served`. */
+int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long n,
+                     bg_error *err);
+
+/* Sets weights to 100 % on `target`; *before receives what the router had. */
+int bg_deploy_flip(deploy_ctx *c, bg_pool_id target, bg_weights *before, bg_error *err);
+
+/* Appends a history record {"at","action","pool","release_id","commit","outcome",…}. */
+void bg_deploy_history(deploy_ctx *c, const char *action, int pool, const char *outcome,
+                       const char *message);
+
+#endif

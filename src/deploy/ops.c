@@ -1,0 +1,241 @@
+/* ops.c — moving traffic by hand and reporting: rollback (instant flip back to the warm
+ * pool), promote (flip to the idle pool), abort (undo an interrupted deploy),
+ * decommission (stop the old pool after its keep-warm window) and status.
+ *
+ * Each takes the environment's lock like a deploy, checks the target pool is healthy
+ * before any traffic moves, and verifies the flip through the router.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bggate/log.h"
+#include "bggate/util.h"
+#include "deploy_internal.h"
+
+#define QUICK_HEALTH_TIMEOUT_S 10
+
+/* The pool that does not have the traffic, per the router. */
+static int current_live(deploy_ctx *c, int *live, bg_weights *w, bg_error *err)
+{
+    int rc = bg_router_get(c->router, w, err);
+    if (rc)
+        return rc;
+    *live = bg_weights_live(w);
+    if (*live < 0)
+        return bg_error_set(err, BG_ENET, "the router splits traffic (blue %d%%, green %d%%)",
+                            w->w[0], w->w[1]);
+    return 0;
+}
+
+/* Health right now (short deadline): the pool must be up and serving its model. */
+static int check_ready(deploy_ctx *c, bg_pool_id p, const char *served, bg_error *err)
+{
+    bg_health_config h = c->pools.health;
+    h.timeout_s = QUICK_HEALTH_TIMEOUT_S;
+    int rc = bg_health_wait(&c->pools.pool[p], &h, served, NULL, NULL, err);
+    if (rc)
+        bg_error_prefix(err, "%s is not ready", bg_pool_name(p));
+    return rc;
+}
+
+/* Flip to `target`, verify, flip back on a failed verification. */
+static int flip_verified(deploy_ctx *c, bg_pool_id target, const char *served, bg_error *err)
+{
+    bg_weights before;
+    int rc = bg_deploy_phase_begin(c, "flip", err);
+    if (!rc)
+        rc = bg_deploy_flip(c, target, &before, err);
+    bg_deploy_phase_end(c, rc ? err->msg : NULL);
+    if (rc)
+        return rc;
+    if ((rc = bg_deploy_phase_begin(c, "verify", err)))
+        return rc;
+    rc = bg_deploy_verify(c, target, served, c->set.verify_requests, err);
+    bg_deploy_phase_end(c, rc ? err->msg : NULL);
+    if (rc) {
+        bg_error e = {0};
+        if (bg_router_set(c->router, &before, &e))
+            bg_log_error("could not restore the router: %s", e.msg);
+        else
+            c->state->weights = before;
+        return rc;
+    }
+    int old = (int)bg_pool_other(target);
+    bg_state_set_str(&c->state->pool[target].status, "live");
+    if (c->state->pool[old].release_id) {
+        bg_state_set_str(&c->state->pool[old].status, "warm");
+        c->state->pool[old].keep_warm_until = bg_wall_s() + (double)c->set.keep_warm_s;
+    }
+    c->state->live = (int)target;
+    return 0;
+}
+
+static int move_traffic(const bg_config *cfg, bool force, const char *action, bg_error *err)
+{
+    deploy_ctx c;
+    int rc = bg_deploy_ctx_open(&c, cfg, true, err);
+    int live = -1;
+    bg_weights w;
+    if (!rc && c.state->phase && !force)
+        rc = bg_error_set(err, BG_ENET,
+                          "a deploy did not finish (phase \"%s\"): run `bg-gate abort` first, "
+                          "or --force",
+                          c.state->phase);
+    if (!rc)
+        rc = current_live(&c, &live, &w, err);
+    bg_pool_id target = live >= 0 ? bg_pool_other((bg_pool_id)live) : BG_POOL_BLUE;
+    const bg_pool_state *ps = &c.state->pool[target];
+    if (!rc && !ps->served_model)
+        rc = bg_error_set(err, BG_EINVAL, "%s: %s holds no release bg-gate knows of", action,
+                          bg_pool_name(target));
+    if (!rc && !force && !ps->gated)
+        rc = bg_error_set(err, BG_EINVAL,
+                          "%s: the release on %s (%.12s) did not pass the gate; use --force to "
+                          "move traffic anyway",
+                          action, bg_pool_name(target), ps->release_id ? ps->release_id : "?");
+    if (!rc && !force && strcmp(action, "rollback") == 0 && ps->status &&
+        strcmp(ps->status, "warm") != 0)
+        rc = bg_error_set(err, BG_EINVAL,
+                          "rollback: %s is \"%s\", not a warm previous release; use --force",
+                          bg_pool_name(target), ps->status);
+    if (!rc)
+        rc = check_ready(&c, target, ps->served_model, err);
+    if (!rc) {
+        bg_log_info("%s: moving traffic from %s to %s (release %.12s)", action,
+                    bg_pool_name((bg_pool_id)live), bg_pool_name(target), ps->release_id);
+        rc = flip_verified(&c, target, ps->served_model, err);
+    }
+    if (c.state) {
+        bg_deploy_history(&c, action, (int)target, rc ? "failed" : "done", rc ? err->msg : NULL);
+        bg_error e = {0};
+        if (bg_deploy_ctx_save(&c, &e))
+            bg_log_error("%s", e.msg);
+    }
+    bg_deploy_ctx_close(&c);
+    return rc;
+}
+
+int bg_deploy_rollback(const bg_config *cfg, bool force, bg_error *err)
+{
+    return move_traffic(cfg, force, "rollback", err);
+}
+
+int bg_deploy_promote(const bg_config *cfg, bool force, bg_error *err)
+{
+    return move_traffic(cfg, force, "promote", err);
+}
+
+int bg_deploy_abort(const bg_config *cfg, bg_error *err)
+{
+    deploy_ctx c;
+    int rc = bg_deploy_ctx_open(&c, cfg, true, err);
+    if (!rc && !c.state->phase) {
+        bg_log_info("abort: no unfinished deploy");
+        bg_deploy_ctx_close(&c);
+        return 0;
+    }
+    if (!rc && c.state->has_weights_before) {
+        rc = bg_router_set(c.router, &c.state->weights_before, err);
+        if (!rc) {
+            c.state->weights = c.state->weights_before;
+            c.state->has_weights = true;
+            c.state->live = bg_weights_live(&c.state->weights);
+        }
+    }
+    if (!rc) {
+        bg_log_info("abort: ended the deploy stopped in phase \"%s\"", c.state->phase);
+        bg_deploy_history(&c, "abort", c.state->target, "aborted", NULL);
+        bg_state_set_str(&c.state->phase, NULL);
+        c.state->target = -1;
+        rc = bg_deploy_ctx_save(&c, err);
+    }
+    bg_deploy_ctx_close(&c);
+    return rc;
+}
+
+int bg_deploy_decommission(const bg_config *cfg, bool force, bg_error *err)
+{
+    deploy_ctx c;
+    int rc = bg_deploy_ctx_open(&c, cfg, true, err);
+    int live = -1;
+    bg_weights w;
+    if (!rc)
+        rc = current_live(&c, &live, &w, err);
+    if (!rc) {
+        bg_pool_id old = bg_pool_other((bg_pool_id)live);
+        bg_pool_state *ps = &c.state->pool[old];
+        double now = bg_wall_s();
+        if (!force && ps->keep_warm_until > now) {
+            bg_log_info("decommission: %s stays warm for %.0f more minutes (until its keep-warm "
+                        "window ends; --force to stop it now)",
+                        bg_pool_name(old), (ps->keep_warm_until - now) / 60.0);
+        } else {
+            rc = bg_pool_stop(&c.pools.pool[old], NULL, err);
+            if (!rc) {
+                bg_state_set_str(&ps->status, "stopped");
+                ps->keep_warm_until = 0;
+                bg_deploy_history(&c, "decommission", (int)old, "stopped", NULL);
+                rc = bg_deploy_ctx_save(&c, err);
+                bg_log_info("decommission: stopped %s", bg_pool_name(old));
+            }
+        }
+    }
+    bg_deploy_ctx_close(&c);
+    return rc;
+}
+
+static cJSON *weights_json(const bg_weights *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "blue", w->w[0]);
+    cJSON_AddNumberToObject(o, "green", w->w[1]);
+    return o;
+}
+
+int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err)
+{
+    deploy_ctx c;
+    int rc = bg_deploy_ctx_open(&c, cfg, false, err);
+    if (rc) {
+        bg_deploy_ctx_close(&c);
+        return rc;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "environment", c.set.environment);
+    cJSON *router = cJSON_AddObjectToObject(o, "router");
+    cJSON_AddStringToObject(router, "driver", bg_router_driver_name(c.router));
+    bg_weights w;
+    bg_error rerr = {0};
+    bool have = bg_router_get(c.router, &w, &rerr) == 0;
+    if (have) {
+        cJSON_AddItemToObject(router, "weights", weights_json(&w));
+        int live = bg_weights_live(&w);
+        if (live >= 0)
+            cJSON_AddStringToObject(router, "live", bg_pool_name((bg_pool_id)live));
+        else
+            cJSON_AddNullToObject(router, "live");
+    } else {
+        cJSON_AddStringToObject(router, "error", rerr.msg);
+    }
+    bool drift = have && c.state->has_weights &&
+                 (w.w[0] != c.state->weights.w[0] || w.w[1] != c.state->weights.w[1]);
+    cJSON_AddBoolToObject(o, "drift", drift);
+    cJSON_AddItemToObject(o, "state", bg_state_to_json(c.state));
+    cJSON *advice = cJSON_AddArrayToObject(o, "advice");
+    if (c.state->phase) {
+        char *a = bg_asprintf("a deploy by %s stopped in phase \"%s\" without finishing; the "
+                              "next deploy recovers (or run `bg-gate abort`)",
+                              c.state->started_by ? c.state->started_by : "unknown",
+                              c.state->phase);
+        cJSON_AddItemToArray(advice, cJSON_CreateString(a ? a : ""));
+        free(a);
+    }
+    if (drift)
+        cJSON_AddItemToArray(advice, cJSON_CreateString(
+                                         "the router's weights differ from what bg-gate last "
+                                         "set: check the router, then deploy with --force"));
+    *out = o;
+    bg_deploy_ctx_close(&c);
+    return 0;
+}

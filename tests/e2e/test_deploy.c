@@ -1,0 +1,631 @@
+/* test_deploy.c — end-to-end blue-green cycle with the real nginx (Debian), two bg-mock
+ * pools restarted by a pool script the way `docker compose up -d vllm-green` would, and a
+ * real git repository holding the release.
+ */
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "../support/check_main.h"
+#include "../support/gitfix.h"
+#include "../support/proc.h"
+#include "bggate/util.h"
+
+#define NGINX "/usr/sbin/nginx"
+
+static char *tmp;
+static char repo_dir[600], state_dir[600], reports[600], upstreams[600];
+static int blue_port, green_port, nginx_port;
+static bgt_repo repo;
+static bool have_nginx;
+
+/* ---- fixture ---- */
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    ck_assert_msg(f != NULL, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *tmp_path(const char *rel)
+{
+    char *p = NULL;
+    ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, rel), 0);
+    return p;
+}
+
+static void write_upstreams(int blue, int green)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "# bg-gate: blue=%d green=%d (managed by bg-gate; do not edit)\n"
+             "upstream bg_gate_llm {\n"
+             "    server 127.0.0.1:%d %s; # blue\n"
+             "    server 127.0.0.1:%d %s; # green\n"
+             "    keepalive 32;\n"
+             "}\n",
+             blue, green, blue_port, blue ? "weight=100" : "down", green_port,
+             green ? "weight=100" : "down");
+    write_file(upstreams, text);
+}
+
+static void nginx_cmd(char *out, size_t outsz, const char *extra)
+{
+    snprintf(out, outsz, "[\"%s\", %s\"-c\", \"%s/nginx.conf\", \"-p\", \"%s\"]", NGINX, extra,
+             tmp, tmp);
+}
+
+/* The config committed in the repository; served names select the pool's answers. */
+static void write_config(const char *served, const char *test_argv_json, const char *header)
+{
+    char test_argv[700], reload_argv[700], path[700];
+    nginx_cmd(test_argv, sizeof test_argv, "\"-t\", \"-q\", ");
+    nginx_cmd(reload_argv, sizeof reload_argv, "\"-s\", \"reload\", ");
+    char *pool_sh = bgt_src("tests/fixtures/deploy/pool.sh");
+    char *cfg = NULL;
+    ck_assert_int_ge(
+        asprintf(&cfg,
+                 "{\"environment\": \"e2e\",\n"
+                 " \"release\": {\"model\": {\"name\": \"acme/%s\", \"served_name\": \"%s\"},\n"
+                 "   \"templates\": {\"sys\": \"prompts/system.txt\"},\n"
+                 "   \"suites\": [\"evals/capitals.jsonl\"]},\n"
+                 " \"pools\": {\n"
+                 "  \"blue\": {\"endpoints\": [\"http://127.0.0.1:%d/v1\"],\n"
+                 "   \"deploy\": {\"driver\": \"command\", \"argv\": [\"%s\", \"deploy\", \"%s/pools/blue\", \"%d\"], \"timeout_s\": 30},\n"
+                 "   \"stop\": {\"argv\": [\"%s\", \"stop\", \"%s/pools/blue\", \"%d\"]}},\n"
+                 "  \"green\": {\"endpoints\": [\"http://127.0.0.1:%d/v1\"],\n"
+                 "   \"deploy\": {\"driver\": \"command\", \"argv\": [\"%s\", \"deploy\", \"%s/pools/green\", \"%d\"], \"timeout_s\": 30},\n"
+                 "   \"stop\": {\"argv\": [\"%s\", \"stop\", \"%s/pools/green\", \"%d\"]}}},\n"
+                 " \"health\": {\"timeout_s\": 5, \"interval_ms\": 50, \"max_interval_ms\": 200},\n"
+                 " \"router\": {\"driver\": \"nginx\", \"upstream_file\": \"%s\",\n"
+                 "   \"test_argv\": %s, \"reload_argv\": %s,\n"
+                 "   \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": \"%s\"},\n"
+                 " \"gate\": {\"concurrency\": 4},\n"
+                 " \"promotion\": {\"verify_requests\": 3, \"drain_timeout_s\": 5, \"keep_warm_s\": 3600},\n"
+                 " \"state\": {\"dir\": \"%s\"}}\n",
+                 served, served, blue_port, pool_sh, tmp, blue_port, pool_sh, tmp, blue_port,
+                 green_port, pool_sh, tmp, green_port, pool_sh, tmp, green_port, upstreams,
+                 test_argv_json ? test_argv_json : test_argv, reload_argv, nginx_port,
+                 header ? header : "X-BG-Upstream", state_dir),
+        0);
+    snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
+    write_file(path, cfg);
+    free(cfg);
+    free(pool_sh);
+}
+
+static void commit_release(const char *served)
+{
+    write_config(served, NULL, NULL);
+    ck_assert_int_eq(bgt_repo_commit(&repo, served, NULL), 0);
+}
+
+static void start_nginx(void)
+{
+    char *conf = NULL;
+    ck_assert_int_ge(
+        asprintf(&conf,
+                 "worker_processes 1;\npid %s/nginx.pid;\nerror_log %s/nginx-error.log;\n"
+                 "events { worker_connections 256; }\n"
+                 "http {\n  access_log off;\n"
+                 "  client_body_temp_path %s/t-body; proxy_temp_path %s/t-proxy;\n"
+                 "  fastcgi_temp_path %s/t-fcgi; uwsgi_temp_path %s/t-uwsgi; scgi_temp_path %s/t-scgi;\n"
+                 "  include %s;\n"
+                 "  server {\n    listen 127.0.0.1:%d;\n"
+                 "    location / {\n      proxy_pass http://bg_gate_llm;\n"
+                 "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
+                 "      proxy_buffering off;\n"
+                 "      add_header X-BG-Upstream $upstream_addr always;\n    }\n  }\n}\n",
+                 tmp, tmp, tmp, tmp, tmp, tmp, tmp, upstreams, nginx_port),
+        0);
+    char *path = tmp_path("nginx.conf");
+    write_file(path, conf);
+    free(conf);
+    free(path);
+    char c[700], p[700];
+    snprintf(c, sizeof c, "%s/nginx.conf", tmp);
+    snprintf(p, sizeof p, "%s/", tmp);
+    const char *argv[] = {NGINX, "-c", c, "-p", p, NULL};
+    ck_assert_int_eq(bgt_run_cmd(argv, 10), 0); /* daemonises; pid in tmp/nginx.pid */
+}
+
+static void stop_pid_file(const char *rel)
+{
+    char *path = tmp_path(rel);
+    char *s = bgt_read_file(path);
+    if (s) {
+        pid_t pid = (pid_t)strtol(s, NULL, 10);
+        if (pid > 1)
+            kill(pid, SIGTERM);
+    }
+    free(s);
+    free(path);
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *ud)
+{
+    (void)p;
+    (void)ud;
+    return s * n;
+}
+
+/* blue starts with a model no release knows, like a pool set up by hand */
+static void start_initial_blue(void)
+{
+    char *dir = tmp_path("initial");
+    char *rel = tmp_path("initial/release.json");
+    char pools[700];
+    snprintf(pools, sizeof pools, "%s/pools/blue", tmp);
+    ck_assert_int_eq(bg_mkdir_p(dir, NULL), 0);
+    write_file(rel, "{}\n");
+    char port[16];
+    snprintf(port, sizeof port, "%d", blue_port);
+    char *sh = bgt_src("tests/fixtures/deploy/pool.sh");
+    char env_dir[700];
+    snprintf(env_dir, sizeof env_dir, "BG_RELEASE_DIR=%s", dir);
+    const char *env[] = {"BG_SERVED_MODEL=initial-model", env_dir, NULL};
+    const char *argv[] = {"/bin/sh", sh, "deploy", pools, port, NULL};
+    ck_assert_int_eq(bgt_run_cmd_env(argv, env, 20), 0);
+    /* wait out its cold start */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", blue_port);
+    long status = 0;
+    for (int i = 0; i < 200 && status != 200; i++) {
+        CURL *e = curl_easy_init();
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(e, CURLOPT_TIMEOUT, 2L);
+        if (curl_easy_perform(e) == CURLE_OK)
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(e);
+        if (status != 200)
+            usleep(20 * 1000);
+    }
+    ck_assert_int_eq(status, 200);
+    free(sh);
+    free(dir);
+    free(rel);
+}
+
+static void setup(void)
+{
+    have_nginx = access(NGINX, X_OK) == 0;
+    tmp = bgt_tmpdir();
+    ck_assert_ptr_nonnull(tmp);
+    snprintf(repo_dir, sizeof repo_dir, "%s/repo", tmp);
+    snprintf(state_dir, sizeof state_dir, "%s/state", tmp);
+    snprintf(reports, sizeof reports, "%s/reports", tmp);
+    snprintf(upstreams, sizeof upstreams, "%s/upstreams.conf", tmp);
+    blue_port = bgt_free_port();
+    green_port = bgt_free_port();
+    nginx_port = bgt_free_port();
+    while (green_port == blue_port)
+        green_port = bgt_free_port();
+    while (nginx_port == blue_port || nginx_port == green_port)
+        nginx_port = bgt_free_port();
+    ck_assert_int_eq(bgt_repo_init(&repo, repo_dir), 0);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *text = bgt_read_file(suite);
+    ck_assert_int_eq(bgt_repo_write(&repo, "evals/capitals.jsonl", text), 0);
+    free(text);
+    free(suite);
+    ck_assert_int_eq(bgt_repo_write(&repo, "prompts/system.txt", "You are helpful.\n"), 0);
+    if (!have_nginx)
+        return;
+    write_upstreams(100, 0);
+    start_initial_blue();
+    start_nginx();
+}
+
+static void teardown(void)
+{
+    if (have_nginx) {
+        stop_pid_file("nginx.pid");
+        stop_pid_file("pools/blue/mock.pid");
+        stop_pid_file("pools/green/mock.pid");
+        usleep(100 * 1000);
+    }
+    bgt_repo_close(&repo);
+    bgt_rmtree(tmp);
+    free(tmp);
+}
+
+/* ---- helpers ---- */
+
+#define NEED_NGINX()                                                                        \
+    do {                                                                                    \
+        if (!have_nginx) {                                                                  \
+            fprintf(stderr, "SKIPPED %s: %s is not installed\n", __func__, NGINX);          \
+            return;                                                                         \
+        }                                                                                   \
+    } while (0)
+
+static void expect_exit(const bgt_result *r, int code)
+{
+    if (r->exit_code != code) {
+        char *log = tmp_path("nginx-error.log");
+        char *nlog = bgt_read_file(log);
+        fprintf(stderr, "bg-gate exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s\nnginx:\n%s\n",
+                r->exit_code, code, r->out, r->err, nlog ? nlog : "");
+        free(nlog);
+        free(log);
+    }
+    ck_assert_int_eq(r->exit_code, code);
+}
+
+static int deploy(const char *extra, bgt_result *r)
+{
+    const char *args[] = {"deploy", "--reports", reports, extra, NULL};
+    bgt_run_gate(r, repo_dir, NULL, args, 120);
+    return r->exit_code;
+}
+
+static void run_ok(const char *cmd)
+{
+    bgt_result r;
+    const char *args[] = {cmd, NULL};
+    bgt_run_gate(&r, repo_dir, NULL, args, 60);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+}
+
+typedef struct answer {
+    char upstream[128];
+    char model[128];
+    char body[8192];
+    size_t len;
+} answer;
+
+static size_t hdr(char *p, size_t s, size_t n, void *ud)
+{
+    answer *a = ud;
+    size_t len = s * n;
+    if (len > 15 && strncasecmp(p, "X-BG-Upstream:", 14) == 0)
+        sscanf(p + 14, " %127[^\r\n]", a->upstream);
+    return len;
+}
+
+static size_t body(char *p, size_t s, size_t n, void *ud)
+{
+    answer *a = ud;
+    size_t len = s * n, room = sizeof a->body - 1 - a->len;
+    memcpy(a->body + a->len, p, len < room ? len : room);
+    a->len += len < room ? len : room;
+    return len;
+}
+
+/* One request through nginx: which upstream and model answered. */
+static void ask_router(answer *a)
+{
+    memset(a, 0, sizeof *a);
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+                     "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": "
+                     "\"What is the capital of France?\"}]}");
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, hdr);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
+    ck_assert_int_eq(curl_easy_perform(e), CURLE_OK);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    cJSON *j = cJSON_ParseWithLength(a->body, a->len);
+    const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(j, "model"));
+    snprintf(a->model, sizeof a->model, "%s", m ? m : "");
+    cJSON_Delete(j);
+}
+
+/* nginx applies a reload asynchronously: an old worker may answer for a moment after a
+ * flip (the documented cost of reload mode). Wait up to 2 s for 5 answers in a row from
+ * the expected pool, then assert. */
+static void expect_live(int port, const char *model)
+{
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1:%d", port);
+    answer a;
+    int streak = 0;
+    for (int i = 0; i < 200 && streak < 5; i++) {
+        ask_router(&a);
+        bool ok = strcmp(a.upstream, want) == 0 && strcmp(a.model, model) == 0;
+        streak = ok ? streak + 1 : 0;
+        if (!ok)
+            usleep(10 * 1000);
+    }
+    ck_assert_str_eq(a.upstream, want);
+    ck_assert_str_eq(a.model, model);
+    ck_assert_int_eq(streak, 5);
+}
+
+static cJSON *status_json(void)
+{
+    bgt_result r;
+    const char *args[] = {"status", "--json", NULL};
+    bgt_run_gate(&r, repo_dir, NULL, args, 30);
+    expect_exit(&r, 0);
+    cJSON *j = cJSON_Parse(r.out);
+    ck_assert_msg(j != NULL, "status is not JSON: %s", r.out);
+    bgt_result_dispose(&r);
+    return j;
+}
+
+static const char *live_of(const cJSON *status)
+{
+    return cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(status, "router"), "live"));
+}
+
+/* ---- tests ---- */
+
+START_TEST(first_deploy_promotes_and_traffic_follows)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+    cJSON *s = status_json();
+    ck_assert_str_eq(live_of(s), "green");
+    cJSON_Delete(s);
+    /* the JUnit file has the gate's cases and one test case per lifecycle phase */
+    char path[700];
+    snprintf(path, sizeof path, "%s/junit.xml", reports);
+    char *xml = bgt_read_file(path);
+    ck_assert_ptr_nonnull(xml);
+    ck_assert_ptr_nonnull(strstr(xml, "name=\"lifecycle\""));
+    const char *phases[] = {"lock", "resolve", "deploy", "health", "warmup", "gate", "flip",
+                            "verify", "drain"};
+    for (size_t i = 0; i < sizeof phases / sizeof *phases; i++) {
+        char needle[64];
+        snprintf(needle, sizeof needle, "classname=\"lifecycle\" name=\"%s\"", phases[i]);
+        ck_assert_msg(strstr(xml, needle) != NULL, "no lifecycle case %s", phases[i]);
+    }
+    free(xml);
+    snprintf(path, sizeof path, "%s/report.json", reports);
+    char *json = bgt_read_file(path);
+    cJSON *rep = cJSON_Parse(json);
+    cJSON *d = cJSON_GetObjectItem(rep, "deploy");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "decision")), "promoted");
+    cJSON_Delete(rep);
+    free(json);
+    /* the same release again: nothing to deploy */
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "nothing to deploy") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+}
+END_TEST
+
+START_TEST(bad_release_is_stopped_by_the_gate_and_live_is_untouched)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    commit_release("bad-model");
+    deploy(NULL, &r);
+    expect_exit(&r, 1);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+    cJSON *s = status_json();
+    const cJSON *blue = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(s, "state"), "pools"), "blue");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(blue, "status")), "stopped");
+    cJSON_Delete(s);
+}
+END_TEST
+
+START_TEST(rollback_flips_back_to_the_warm_pool)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    commit_release("good-model-2");
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "good-model-2");
+    run_ok("rollback");
+    expect_live(green_port, "good-model");
+    /* green is live again; blue holds the newer release and is warm */
+    cJSON *s = status_json();
+    ck_assert_str_eq(live_of(s), "green");
+    cJSON_Delete(s);
+}
+END_TEST
+
+START_TEST(a_held_lock_exits_4_naming_the_holder)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    char lock[700];
+    snprintf(lock, sizeof lock, "%s/e2e.lock", state_dir);
+    ck_assert_int_eq(bg_mkdir_p(state_dir, NULL), 0);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    char holder[200];
+    snprintf(holder, sizeof holder, "{\"pid\": %d, \"host\": \"test-host\"}\n", (int)getpid());
+    ck_assert_int_eq(write(fd, holder, strlen(holder)), (ssize_t)strlen(holder));
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 4);
+    ck_assert_msg(strstr(r.err, "test-host") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    close(fd);
+    expect_live(blue_port, "initial-model");
+}
+END_TEST
+
+START_TEST(failed_verification_flips_back_and_exits_5)
+{
+    NEED_NGINX();
+    write_config("good-model", NULL, "X-Not-Sent-By-Nginx");
+    ck_assert_int_eq(bgt_repo_commit(&repo, "wrong header", NULL), 0);
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 5);
+    ck_assert_msg(strstr(r.err, "X-Not-Sent-By-Nginx") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "initial-model");
+}
+END_TEST
+
+START_TEST(a_pool_that_never_gets_ready_exits_3_live_untouched)
+{
+    NEED_NGINX();
+    commit_release("never-model");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 3);
+    ck_assert_msg(strstr(r.err, "not ready") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "initial-model");
+}
+END_TEST
+
+START_TEST(drift_between_router_and_state_stops_the_deploy)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    write_upstreams(100, 0); /* someone flips the router by hand (no reload needed) */
+    commit_release("good-model-2");
+    deploy(NULL, &r);
+    expect_exit(&r, 3);
+    ck_assert_msg(strstr(r.err, "drift") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    deploy("--force", &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+}
+END_TEST
+
+START_TEST(a_broken_router_test_changes_nothing)
+{
+    NEED_NGINX();
+    write_config("good-model", "[\"/bin/false\"]", NULL);
+    ck_assert_int_eq(bgt_repo_commit(&repo, "broken test", NULL), 0);
+    char *before = bgt_read_file(upstreams);
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 3);
+    bgt_result_dispose(&r);
+    char *after = bgt_read_file(upstreams);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    expect_live(blue_port, "initial-model");
+}
+END_TEST
+
+START_TEST(sigterm_mid_gate_leaves_live_untouched_and_status_explains)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    setenv("POOL_LATENCY_MS", "1500", 1); /* a slow gate to interrupt */
+    const char *args[] = {"deploy", NULL};
+    pid_t pid = bgt_spawn_gate(repo_dir, args, tmp);
+    ck_assert_int_gt(pid, 0);
+    /* wait until the gate phase has started, then cancel it like CI would */
+    char path[700];
+    snprintf(path, sizeof path, "%s/e2e.json", state_dir);
+    bool in_gate = false;
+    for (int i = 0; i < 400 && !in_gate; i++) {
+        char *s = bgt_read_file(path);
+        in_gate = s && strstr(s, "\"gate\"") != NULL; /* the deploy record's phase */
+        free(s);
+        usleep(25 * 1000);
+    }
+    unsetenv("POOL_LATENCY_MS");
+    ck_assert_msg(in_gate, "the deploy never reached the gate");
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(bgt_wait(pid, 30), 3);
+    expect_live(blue_port, "initial-model");
+    cJSON *s = status_json();
+    const cJSON *st = cJSON_GetObjectItem(s, "state");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(st, "last_outcome")), "interrupted");
+    cJSON_Delete(s);
+}
+END_TEST
+
+START_TEST(sigkill_mid_deploy_is_explained_and_recovered)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    setenv("POOL_LATENCY_MS", "1500", 1);
+    const char *args[] = {"deploy", NULL};
+    pid_t pid = bgt_spawn_gate(repo_dir, args, tmp);
+    char path[700];
+    snprintf(path, sizeof path, "%s/e2e.json", state_dir);
+    bool in_gate = false;
+    for (int i = 0; i < 400 && !in_gate; i++) {
+        char *s = bgt_read_file(path);
+        in_gate = s && strstr(s, "\"gate\"") != NULL; /* the deploy record's phase */
+        free(s);
+        usleep(25 * 1000);
+    }
+    unsetenv("POOL_LATENCY_MS");
+    ck_assert(in_gate);
+    kill(pid, SIGKILL);
+    bgt_wait(pid, 10);
+    bgt_result r;
+    const char *st[] = {"status", NULL};
+    bgt_run_gate(&r, repo_dir, NULL, st, 30);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.out, "UNFINISHED") != NULL, "%s", r.out);
+    bgt_result_dispose(&r);
+    deploy(NULL, &r); /* recovers, then deploys */
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "did not finish") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    Suite *s = suite_create("e2e_deploy");
+    TCase *tc = tcase_create("deploy");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, first_deploy_promotes_and_traffic_follows);
+    tcase_add_test(tc, bad_release_is_stopped_by_the_gate_and_live_is_untouched);
+    tcase_add_test(tc, rollback_flips_back_to_the_warm_pool);
+    tcase_add_test(tc, a_held_lock_exits_4_naming_the_holder);
+    tcase_add_test(tc, failed_verification_flips_back_and_exits_5);
+    tcase_add_test(tc, a_pool_that_never_gets_ready_exits_3_live_untouched);
+    tcase_add_test(tc, drift_between_router_and_state_stops_the_deploy);
+    tcase_add_test(tc, a_broken_router_test_changes_nothing);
+    tcase_add_test(tc, sigterm_mid_gate_leaves_live_untouched_and_status_explains);
+    tcase_add_test(tc, sigkill_mid_deploy_is_explained_and_recovered);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+BG_CHECK_MAIN()
