@@ -4,7 +4,7 @@
 #   make            build bg-gate and bg-mock
 #   make test       install missing Debian packages, then the whole suite: unit + e2e,
 #                   again under ASan+UBSan, unit tests under valgrind, short fuzz runs
-#   make demo       start bg-mock as a good and a bad model and gate both
+#   make demo       eval a good and a bad model, then blue-green deploys through nginx
 #   make check      unit + e2e tests of the current build only
 #   make sanitize   unit + e2e under ASan+UBSan (build-asan/)
 #   make valgrind   unit tests, and bg-gate against bg-mock, under valgrind
@@ -118,7 +118,7 @@ test: deps
 	@echo "make test: all stages passed"
 
 demo:
-	$(Q)scripts/install-deps.sh build
+	$(Q)scripts/install-deps.sh demo
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(abspath $(BIN)) $(abspath $(MOCK))
 

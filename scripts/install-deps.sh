@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages bg-gate needs to build, test and run its demo — only the
-# ones that are missing, so a ready machine pays nothing. Usage: install-deps.sh [build|test]
+# ones that are missing, so a ready machine pays nothing. Usage: install-deps.sh [build|demo|test]
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libcurl4-openssl-dev libgit2-dev libcjson-dev
             libmicrohttpd-dev libpcre2-dev)
 test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time nginx)
 
+demo_pkgs=(nginx git curl)
+
 want=("${build_pkgs[@]}")
-[ "${1:-test}" = test ] && want+=("${test_pkgs[@]}")
+case "${1:-test}" in
+    test) want+=("${test_pkgs[@]}") ;;
+    demo) want+=("${demo_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

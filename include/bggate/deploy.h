@@ -12,7 +12,10 @@
  *   "state": {"dir": "/var/lib/bg-gate"}               (relative: to the config's dir)
  *   "promotion": {"strategy": "flip", "verify_requests": 5, "warmup_requests": 2,
  *                 "drain_timeout_s": 120, "drain_metric": null, "keep_warm_s": 86400,
- *                 "on_gate_fail": "stop" | "keep"}
+ *                 "on_gate_fail": "restore" | "stop" | "keep"}
+ * on_gate_fail "restore" (default): a pool that held the warm previous release gets it
+ * back, so `rollback` still works after a failed deploy; a pool with nothing to restore
+ * is stopped.
  */
 #ifndef BGGATE_DEPLOY_H
 #define BGGATE_DEPLOY_H
@@ -23,6 +26,13 @@
 #include "config.h"
 #include "error.h"
 
+/* What happens to the idle pool when its new release fails health or the gate. */
+typedef enum {
+    BG_ON_FAIL_RESTORE, /* redeploy the warm release it held before (keeps rollback possible) */
+    BG_ON_FAIL_STOP,    /* stop it */
+    BG_ON_FAIL_KEEP     /* leave it running for inspection */
+} bg_gate_fail_action;
+
 typedef struct bg_deploy_settings {
     char *environment;
     char *state_dir;
@@ -31,7 +41,7 @@ typedef struct bg_deploy_settings {
     long drain_timeout_s;
     char *drain_metric;      /* NULL: vllm:num_requests_running / llamacpp:… */
     long keep_warm_s;
-    bool stop_on_gate_fail;
+    bg_gate_fail_action on_gate_fail;
 } bg_deploy_settings;
 
 int bg_deploy_settings_parse(bg_deploy_settings *out, const bg_config *cfg, bg_error *err);

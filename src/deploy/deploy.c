@@ -36,6 +36,7 @@ typedef struct cycle {
     char *report_paths[4];
     char **suite_paths;
     size_t n_suite_paths;
+    bg_pool_state prev;       /* what the idle pool held before (to restore on failure) */
 } cycle;
 
 static bool weights_equal(const bg_weights *a, const bg_weights *b)
@@ -324,17 +325,78 @@ static int prepare_idle(cycle *y, bg_error *err)
     return rc;
 }
 
-/* Stops the idle pool after a failure when the settings say so. */
-static void stop_idle(cycle *y, bool stop, const char *status)
+/* Redeploys the warm release the idle pool held before this deploy, so that a failed
+ * deploy does not cost the instant rollback. Its bundle is still in the state dir. */
+static int restore_previous(cycle *y, bg_error *err)
 {
-    mark_pool(y, y->idle, status, false);
-    if (!stop)
+    const bg_pool_state *p = &y->prev;
+    bg_release old;
+    memset(&old, 0, sizeof old);
+    bg_strlcpy(old.id, p->release_id, sizeof old.id);
+    bg_strlcpy(old.commit, p->commit ? p->commit : "", sizeof old.commit);
+    old.model_name = p->model;
+    old.served_name = p->served_model;
+    char *bundle = bg_asprintf("%s/bundles/%s", y->c.set.state_dir, p->release_id);
+    const bg_pool_config *pool = &y->c.pools.pool[y->idle];
+    bg_log_info("    restoring %s to the warm release it held (%.12s, %s)", bg_pool_name(y->idle),
+                p->release_id, p->served_model);
+    int rc = bundle ? bg_pool_deploy(pool, &old, bundle, err)
+                    : bg_error_set(err, BG_ENOMEM, "out of memory");
+    free(bundle);
+    if (!rc)
+        rc = bg_health_wait(pool, &y->c.pools.health, p->served_model, NULL, NULL, err);
+    if (rc)
+        return rc;
+    bg_pool_state *ps = &y->c.state->pool[y->idle];
+    bg_state_set_str(&ps->release_id, p->release_id);
+    bg_state_set_str(&ps->commit, p->commit);
+    bg_state_set_str(&ps->model, p->model);
+    bg_state_set_str(&ps->served_model, p->served_model);
+    bg_state_set_str(&ps->status, p->status);
+    ps->gated = p->gated;
+    ps->keep_warm_until = p->keep_warm_until;
+    ps->updated_at = bg_wall_s();
+    return 0;
+}
+
+/* After the new release failed health or the gate: restore, stop or keep the idle pool. */
+static void after_failure(cycle *y, bg_gate_fail_action action)
+{
+    mark_pool(y, y->idle, "failed", false);
+    bool can_restore = y->prev.release_id && y->prev.gated && y->prev.served_model &&
+                       strcmp(y->prev.release_id, y->rel->id) != 0;
+    if (action == BG_ON_FAIL_KEEP)
         return;
+    if (action == BG_ON_FAIL_RESTORE && can_restore) {
+        bg_error e = {0};
+        if (restore_previous(y, &e) == 0)
+            return;
+        bg_log_warn("could not restore %s: %s", bg_pool_name(y->idle), e.msg);
+    }
     bg_error e = {0};
     if (bg_pool_stop(&y->c.pools.pool[y->idle], y->rel, &e))
         bg_log_warn("could not stop %s: %s", bg_pool_name(y->idle), e.msg);
     else
         bg_state_set_str(&y->c.state->pool[y->idle].status, "stopped");
+}
+
+static void copy_pool_state(bg_pool_state *dst, const bg_pool_state *src)
+{
+    *dst = *src;
+    dst->release_id = bg_strdup(src->release_id);
+    dst->commit = bg_strdup(src->commit);
+    dst->model = bg_strdup(src->model);
+    dst->served_model = bg_strdup(src->served_model);
+    dst->status = bg_strdup(src->status);
+}
+
+static void free_pool_state(bg_pool_state *p)
+{
+    free(p->release_id);
+    free(p->commit);
+    free(p->model);
+    free(p->served_model);
+    free(p->status);
 }
 
 /* flip → verify → drain → record. */
@@ -407,6 +469,7 @@ static int resolve(cycle *y, bool *nothing, bg_error *err)
     *nothing = live && live->release_id && strcmp(live->release_id, y->rel->id) == 0;
     y->c.state->target = (int)y->idle;
     bg_state_set_str(&y->c.state->target_release, y->rel->id);
+    copy_pool_state(&y->prev, &y->c.state->pool[y->idle]);
     return 0;
 }
 
@@ -427,7 +490,8 @@ static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     }
     if ((rc = prepare_idle(y, err))) {
         if (rc != BG_ECANCELED)
-            stop_idle(y, y->c.pools.health.stop_on_timeout, "failed");
+            after_failure(y, y->c.pools.health.stop_on_timeout ? y->c.set.on_gate_fail
+                                                               : BG_ON_FAIL_KEEP);
         return rc;
     }
     if ((rc = bg_deploy_phase_begin(&y->c, "gate", err)))
@@ -439,7 +503,7 @@ static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     if (!passed) {
         bg_log_error("the gate said no: %s; live traffic untouched",
                      y->c.report->verdict_reason ? y->c.report->verdict_reason : "failed");
-        stop_idle(y, y->c.set.stop_on_gate_fail, "failed");
+        after_failure(y, y->c.set.on_gate_fail);
         *outcome = BG_OUTCOME_GATE_FAILED;
         return 0;
     }
@@ -512,6 +576,7 @@ int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_dep
             bg_log_info("deploy: %s", outcome_name(*outcome));
     }
     bg_release_free(y.rel);
+    free_pool_state(&y.prev);
     for (int i = 0; i < 4; i++)
         free(y.report_paths[i]);
     for (size_t i = 0; i < y.n_suite_paths; i++)

@@ -81,11 +81,17 @@ static int parse_promotion(bg_deploy_settings *s, const cJSON *p, bg_error *err)
     if (!rc)
         rc = bg_json_get_string(&on_fail, p, "on_gate_fail", "promotion", false, err);
     if (!rc && on_fail) {
-        if (strcmp(on_fail, "stop") != 0 && strcmp(on_fail, "keep") != 0)
+        if (strcmp(on_fail, "restore") == 0)
+            s->on_gate_fail = BG_ON_FAIL_RESTORE;
+        else if (strcmp(on_fail, "stop") == 0)
+            s->on_gate_fail = BG_ON_FAIL_STOP;
+        else if (strcmp(on_fail, "keep") == 0)
+            s->on_gate_fail = BG_ON_FAIL_KEEP;
+        else
             rc = bg_error_set(err, BG_EINVAL,
-                              "promotion.on_gate_fail: expected \"stop\" or \"keep\", got \"%s\"",
+                              "promotion.on_gate_fail: expected \"restore\", \"stop\" or "
+                              "\"keep\", got \"%s\"",
                               on_fail);
-        s->stop_on_gate_fail = strcmp(on_fail, "stop") == 0;
     }
     return rc;
 }
@@ -97,7 +103,7 @@ int bg_deploy_settings_parse(bg_deploy_settings *out, const bg_config *cfg, bg_e
         .warmup_requests = 2,
         .drain_timeout_s = 120,
         .keep_warm_s = 86400,
-        .stop_on_gate_fail = true,
+        .on_gate_fail = BG_ON_FAIL_RESTORE,
     };
     const char *env = NULL;
     int rc = 0;

@@ -607,6 +607,29 @@ START_TEST(sigkill_mid_deploy_is_explained_and_recovered)
 }
 END_TEST
 
+START_TEST(a_failed_deploy_restores_the_warm_pool_so_rollback_still_works)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    bgt_result r;
+    deploy(NULL, &r); /* green: good-model */
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    commit_release("good-model-2");
+    deploy(NULL, &r); /* blue: good-model-2, green warm */
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    commit_release("bad-model");
+    deploy(NULL, &r); /* to green, fails the gate, green gets good-model back */
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "restoring green") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "good-model-2");
+    run_ok("rollback");
+    expect_live(green_port, "good-model");
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -617,6 +640,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, first_deploy_promotes_and_traffic_follows);
     tcase_add_test(tc, bad_release_is_stopped_by_the_gate_and_live_is_untouched);
     tcase_add_test(tc, rollback_flips_back_to_the_warm_pool);
+    tcase_add_test(tc, a_failed_deploy_restores_the_warm_pool_so_rollback_still_works);
     tcase_add_test(tc, a_held_lock_exits_4_naming_the_holder);
     tcase_add_test(tc, failed_verification_flips_back_and_exits_5);
     tcase_add_test(tc, a_pool_that_never_gets_ready_exits_3_live_untouched);
