@@ -196,6 +196,8 @@ static void start_initial_blue(void)
     free(rel);
 }
 
+static void stop_servers(void);
+
 static void setup(void)
 {
     have_nginx = access(NGINX, X_OK) == 0;
@@ -221,22 +223,31 @@ static void setup(void)
     ck_assert_int_eq(bgt_repo_write(&repo, "prompts/system.txt", "You are helpful.\n"), 0);
     if (!have_nginx)
         return;
+    atexit(stop_servers);
     write_upstreams(100, 0);
     start_initial_blue();
     start_nginx();
 }
 
+/* Stops what a test started, by the PIDs in its pid files. Also registered with atexit:
+ * a failed assertion ends the test process without running the teardown. */
+static void stop_servers(void)
+{
+    if (!have_nginx || !tmp)
+        return;
+    stop_pid_file("nginx.pid");
+    stop_pid_file("pools/blue/mock.pid");
+    stop_pid_file("pools/green/mock.pid");
+    usleep(100 * 1000);
+}
+
 static void teardown(void)
 {
-    if (have_nginx) {
-        stop_pid_file("nginx.pid");
-        stop_pid_file("pools/blue/mock.pid");
-        stop_pid_file("pools/green/mock.pid");
-        usleep(100 * 1000);
-    }
+    stop_servers();
     bgt_repo_close(&repo);
     bgt_rmtree(tmp);
     free(tmp);
+    tmp = NULL;
 }
 
 /* ---- helpers ---- */
