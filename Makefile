@@ -124,6 +124,7 @@ demo:
 
 bench: all
 	$(Q)tests/bench/bench.sh $(abspath $(BIN)) $(abspath $(MOCK))
+	$(Q)tests/bench/bench-deploy.sh $(abspath $(BIN)) $(abspath $(MOCK))
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

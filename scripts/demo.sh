@@ -13,10 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${DEMO_OUT:-$root/demo-out}
 rm -rf "$out" && mkdir -p "$out"
 pids=()
-nginx_conf="$out/nginx/nginx.conf"
 cleanup() {
-    [ -f "$out/nginx/nginx.pid" ] && kill "$(cat "$out/nginx/nginx.pid")" 2>/dev/null
-    for f in "$out"/pools/*/mock.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+    declare -F stop_bluegreen >/dev/null && stop_bluegreen
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 }
 trap cleanup EXIT INT TERM
@@ -45,88 +43,10 @@ for name in good bad; do
 done
 
 # ---------------------------------------------------------------- part 2: blue-green
-free_port() { # a port nothing listens on
-    local p
-    while :; do
-        p=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-    done
-}
-blue=$(free_port); green=$(free_port); router=$(free_port)
-while [ "$green" = "$blue" ]; do green=$(free_port); done
-repo="$out/repo"; state="$out/state"; ups="$out/nginx/upstreams.conf"
-mkdir -p "$repo" "$out/nginx" "$out/pools"
-
-# nginx with the documented snippet (docs/nginx-reload.conf), everything under demo-out/
-cat >"$nginx_conf" <<EOF
-worker_processes 1;
-pid $out/nginx/nginx.pid;
-error_log $out/nginx/error.log;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $out/nginx/t1; proxy_temp_path $out/nginx/t2;
-    fastcgi_temp_path $out/nginx/t3; uwsgi_temp_path $out/nginx/t4; scgi_temp_path $out/nginx/t5;
-    include $ups;
-    server {
-        listen 127.0.0.1:$router;
-        location / {
-            proxy_pass http://bg_gate_llm;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-            add_header X-BG-Upstream \$upstream_addr always;
-        }
-    }
-}
-EOF
-# the first version of the upstream file bg-gate will own: blue is live
-cat >"$ups" <<EOF
-# bg-gate: blue=100 green=0 (managed by bg-gate; do not edit)
-upstream bg_gate_llm {
-    server 127.0.0.1:$blue weight=100; # blue
-    server 127.0.0.1:$green down; # green
-    keepalive 32;
-}
-EOF
-pool_sh="$root/scripts/demo-pool.sh"
-nginx_argv() { printf '["/usr/sbin/nginx", %s"-c", "%s", "-p", "%s/nginx/"]' "$1" "$nginx_conf" "$out"; }
-write_config() { # served_name
-    cat >"$repo/bg-gate.json" <<EOF
-{
-  "environment": "demo",
-  "release": {
-    "model": {"name": "acme/support-8b", "revision": "$1", "served_name": "$1"},
-    "templates": {"system": "prompts/system.txt"},
-    "suites": ["evals/golden.jsonl", "evals/smoke.jsonl"]
-  },
-  "pools": {
-    "blue":  {"endpoints": ["http://127.0.0.1:$blue/v1"],
-              "deploy": {"driver": "command", "argv": ["$pool_sh", "deploy", "$out/pools/blue", "$blue"]},
-              "stop": {"argv": ["$pool_sh", "stop", "$out/pools/blue", "$blue"]}},
-    "green": {"endpoints": ["http://127.0.0.1:$green/v1"],
-              "deploy": {"driver": "command", "argv": ["$pool_sh", "deploy", "$out/pools/green", "$green"]},
-              "stop": {"argv": ["$pool_sh", "stop", "$out/pools/green", "$green"]}}
-  },
-  "health": {"timeout_s": 30, "interval_ms": 100},
-  "router": {"driver": "nginx", "upstream_file": "$ups",
-             "test_argv": $(nginx_argv '"-t", "-q", '), "reload_argv": $(nginx_argv '"-s", "reload", '),
-             "endpoint": "http://127.0.0.1:$router/v1", "upstream_header": "X-BG-Upstream"},
-  "gate": {"concurrency": 8, "thresholds": {"pass_rate": 1.0, "p95_ms": 2000}},
-  "promotion": {"verify_requests": 5, "drain_timeout_s": 10, "keep_warm_s": 86400},
-  "state": {"dir": "$state"}
-}
-EOF
-}
-git_commit() { git -C "$repo" add -A >/dev/null && git -C "$repo" -c user.name=demo -c user.email=demo@example.invalid commit -qm "$1"; }
-
-git -C "$repo" init -q
-cp -r "$root/evals" "$repo/evals"
-mkdir -p "$repo/prompts" && echo "You are Acme's support assistant." >"$repo/prompts/system.txt"
+. "$root/scripts/lib-bluegreen.sh"
 
 say "starting blue (the model in production before bg-gate) and nginx on 127.0.0.1:$router"
-BG_SERVED_MODEL=acme-support-v0 BG_RELEASE_ID=initial "$pool_sh" deploy "$out/pools/blue" "$blue"
-/usr/sbin/nginx -c "$nginx_conf" -p "$out/nginx/" || { echo "nginx did not start"; exit 3; }
+start_bluegreen || exit 3
 ask() { curl -s -D - -o "$out/answer.json" -H 'Content-Type: application/json' \
         -d '{"model":"any","messages":[{"role":"user","content":"What is the capital of France?"}]}' \
         "http://127.0.0.1:$router/v1/chat/completions" | tr -d '\r' | sed -n 's/^X-BG-Upstream: /    answered by upstream /p'

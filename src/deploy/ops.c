@@ -107,6 +107,8 @@ static int move_traffic(const bg_config *cfg, bool force, const char *action, bg
         rc = flip_verified(&c, target, ps->served_model, err);
     }
     if (c.state) {
+        /* the move is over either way: no phase may linger for `status` to misreport */
+        bg_state_set_str(&c.state->phase, NULL);
         bg_deploy_history(&c, action, (int)target, rc ? "failed" : "done", rc ? err->msg : NULL);
         bg_error e = {0};
         if (bg_deploy_ctx_save(&c, &e))

@@ -463,6 +463,9 @@ START_TEST(rollback_flips_back_to_the_warm_pool)
     cJSON *s = status_json();
     ck_assert_str_eq(live_of(s), "green");
     cJSON_Delete(s);
+    /* and a rollback of the rollback works too: nothing was left half-done */
+    run_ok("rollback");
+    expect_live(blue_port, "good-model-2");
 }
 END_TEST
 
