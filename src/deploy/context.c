@@ -284,12 +284,14 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
      * while old ones still accept connections for a moment. So the flip counts as
      * visible once n answers in a row came from the target; until VERIFY_SETTLE_MS a
      * stray answer from the old pool restarts the count, after it the flip failed. */
-    double t0 = bg_now_ms(), deadline = t0 + VERIFY_SETTLE_MS;
+    double t0 = bg_now_ms(), deadline = t0 + VERIFY_SETTLE_MS, streak_t0 = t0;
     long streak = 0, mixed = 0;
     while (!rc && streak < n) {
         bg_error one = {0};
+        double sent = bg_now_ms();
         if (verify_one(c, url, body, target, served, &one) == 0) {
-            streak++;
+            if (streak++ == 0)
+                streak_t0 = sent; /* the flip is visible from this request on */
             continue;
         }
         if (bg_now_ms() >= deadline || bg_cancelled()) {
@@ -305,7 +307,7 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
     if (!rc)
         bg_log_info("    verified: %ld answers in a row from %s (%s); flip visible after %.0f ms"
                     "%s",
-                    n, bg_pool_name(target), served, bg_now_ms() - t0,
+                    n, bg_pool_name(target), served, streak_t0 - t0,
                     mixed ? " (the router still answered from the old pool for a moment)" : "");
     free(url);
     free(body);

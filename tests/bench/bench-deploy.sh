@@ -3,8 +3,8 @@
 # two bg-mock pools, a git repository), prints
 #   - the overhead of `bg-gate deploy` beyond the pool's cold start (health phase) and the
 #     eval (gate phase), from the deploy's own JSON report;
-#   - flip time: from starting `bg-gate rollback` to 10 answers in a row through nginx from
-#     the new pool, measured by an outside probe; and the time the command took.
+#   - flip time: from starting `bg-gate rollback` to the first of 10 answers in a row through
+#     nginx from the new pool, measured by an outside probe; and the time the command took.
 #   tests/bench/bench-deploy.sh BG_GATE_BIN BG_MOCK_BIN      (or: make bench)
 set -u
 gate=$1 mock=$2
@@ -32,16 +32,21 @@ for v in v1 v2; do
     printf '%-10s %8s %9s %8s %11s\n' "$v" "$total" "$health" "$gatet" "$over"
 done
 
-probe() { # upstream port → ms until 10 answers in a row from it (max 10 s)
-    local want="127.0.0.1:$1" streak=0 t0 now
+probe() { # upstream port → ms from start until the first of 10 answers in a row from it
+    local want="127.0.0.1:$1" streak=0 t0 sent first=0
     t0=$(date +%s%N)
     while [ $streak -lt 10 ]; do
+        sent=$(date +%s%N)
         up=$(curl -s -o /dev/null -D - "http://127.0.0.1:$router/v1/models" | tr -d '\r' | sed -n 's/^X-BG-Upstream: //p')
-        if [ "$up" = "$want" ]; then streak=$((streak + 1)); else streak=0; fi
-        now=$(date +%s%N)
-        [ $(( (now - t0) / 1000000 )) -gt 10000 ] && break
+        if [ "$up" = "$want" ]; then
+            [ $streak -eq 0 ] && first=$sent
+            streak=$((streak + 1))
+        else
+            streak=0
+        fi
+        [ $(( (sent - t0) / 1000000 )) -gt 10000 ] && break
     done
-    echo $(( ($(date +%s%N) - t0) / 1000000 ))
+    echo $(( (first - t0) / 1000000 ))
 }
 printf '\n%-10s %10s %12s\n' flip visible_ms command_ms
 for i in 1 2 3; do
