@@ -587,24 +587,39 @@ START_TEST(sigterm_mid_gate_leaves_live_untouched_and_status_explains)
 }
 END_TEST
 
-START_TEST(sigkill_mid_deploy_is_explained_and_recovered)
+/* Starts a deploy with slow pools, waits until the state file shows `phase`, and returns
+ * the deploy's pid (the caller signals it). */
+static pid_t deploy_until_phase(const char *phase, const char *cold_ms, const char *latency_ms)
 {
-    NEED_NGINX();
-    commit_release("good-model");
-    setenv("POOL_LATENCY_MS", "1500", 1);
+    setenv("POOL_COLD_START_MS", cold_ms, 1);
+    setenv("POOL_LATENCY_MS", latency_ms, 1);
     const char *args[] = {"deploy", NULL};
     pid_t pid = bgt_spawn_gate(repo_dir, args, tmp);
-    char path[700];
+    ck_assert_int_gt(pid, 0);
+    char path[700], needle[64];
     snprintf(path, sizeof path, "%s/e2e.json", state_dir);
-    bool in_gate = false;
-    for (int i = 0; i < 400 && !in_gate; i++) {
-        char *s = bgt_read_file(path);
-        in_gate = s && strstr(s, "\"gate\"") != NULL; /* the deploy record's phase */
-        free(s);
-        usleep(25 * 1000);
+    snprintf(needle, sizeof needle, "\"%s\"", phase);
+    bool there = false;
+    for (int i = 0; i < 600 && !there; i++) {
+        char *st = bgt_read_file(path);
+        there = st && strstr(st, needle) != NULL;
+        free(st);
+        if (!there)
+            usleep(20 * 1000);
     }
+    unsetenv("POOL_COLD_START_MS");
     unsetenv("POOL_LATENCY_MS");
-    ck_assert(in_gate);
+    ck_assert_msg(there, "the deploy never reached phase %s", phase);
+    return pid;
+}
+
+/* SIGKILL in the middle of a phase: `status` explains, the next deploy recovers (putting
+ * the router back if traffic may have moved unverified) and promotes. */
+static void kill_in_phase_then_recover(const char *phase, const char *cold_ms,
+                                       const char *latency_ms, bool traffic_moved)
+{
+    commit_release("good-model");
+    pid_t pid = deploy_until_phase(phase, cold_ms, latency_ms);
     kill(pid, SIGKILL);
     bgt_wait(pid, 10);
     bgt_result r;
@@ -612,11 +627,50 @@ START_TEST(sigkill_mid_deploy_is_explained_and_recovered)
     bgt_run_gate(&r, repo_dir, NULL, st, 30);
     expect_exit(&r, 0);
     ck_assert_msg(strstr(r.out, "UNFINISHED") != NULL, "%s", r.out);
+    ck_assert_msg(strstr(r.out, phase) != NULL, "%s", r.out);
     bgt_result_dispose(&r);
     deploy(NULL, &r); /* recovers, then deploys */
     expect_exit(&r, 0);
     ck_assert_msg(strstr(r.err, "did not finish") != NULL, "%s", r.err);
+    ck_assert_msg((strstr(r.err, "restoring the router") != NULL) == traffic_moved, "%s", r.err);
     bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+}
+
+START_TEST(sigkill_during_health_is_explained_and_recovered)
+{
+    NEED_NGINX();
+    kill_in_phase_then_recover("health", "3000", "0", false);
+}
+END_TEST
+
+START_TEST(sigkill_during_gate_is_explained_and_recovered)
+{
+    NEED_NGINX();
+    kill_in_phase_then_recover("gate", "200", "1500", false);
+}
+END_TEST
+
+START_TEST(sigkill_during_verify_restores_the_router_and_recovers)
+{
+    NEED_NGINX();
+    /* verify requests go through nginx to the slow new pool: killed there, traffic has
+     * moved to a pool that was never verified — the next deploy must put it back first */
+    kill_in_phase_then_recover("verify", "200", "700", true);
+}
+END_TEST
+
+START_TEST(two_concurrent_deploys_one_proceeds_the_other_exits_4)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    pid_t first = deploy_until_phase("gate", "200", "1500");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 4);
+    ck_assert_msg(strstr(r.err, "another deploy holds the lock") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    ck_assert_int_eq(bgt_wait(first, 60), 0);
     expect_live(green_port, "good-model");
 }
 END_TEST
@@ -661,7 +715,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, drift_between_router_and_state_stops_the_deploy);
     tcase_add_test(tc, a_broken_router_test_changes_nothing);
     tcase_add_test(tc, sigterm_mid_gate_leaves_live_untouched_and_status_explains);
-    tcase_add_test(tc, sigkill_mid_deploy_is_explained_and_recovered);
+    tcase_add_test(tc, sigkill_during_health_is_explained_and_recovered);
+    tcase_add_test(tc, sigkill_during_gate_is_explained_and_recovered);
+    tcase_add_test(tc, sigkill_during_verify_restores_the_router_and_recovers);
+    tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
     suite_add_tcase(s, tc);
     return s;
 }
