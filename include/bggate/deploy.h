@@ -79,6 +79,10 @@ int bg_deploy_abort(const bg_config *cfg, bg_error *err);
 /* Stops the old pool once its keep-warm window has passed (or now with force). */
 int bg_deploy_decommission(const bg_config *cfg, bool force, bg_error *err);
 
+/* The commit of the release on the live pool, per the state file (for `resolve --against
+ * live`). BG_EINVAL when nothing is live yet. Caller frees. */
+int bg_deploy_live_commit(char **out, const bg_config *cfg, bg_error *err);
+
 /* Status as JSON: {"environment", "router": {"driver", "weights", "live", "error"},
  * "state": <bg_state_to_json>, "drift": bool, "interrupted": {...} | null, "advice": […]}. */
 int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err);

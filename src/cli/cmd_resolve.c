@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/deploy.h"
 #include "bggate/log.h"
 #include "bggate/release.h"
 #include "bggate/util.h"
@@ -18,7 +19,7 @@ enum { O_REV = 1, O_AGAINST, O_EXPORT };
 static const bg_opt resolve_opts[] = {
     {"rev", 'r', "REV", O_REV, "revision to resolve (default: $GITHUB_SHA, $CI_COMMIT_SHA, HEAD)"},
     {"config", 'c', "PATH", BG_OPT_CONFIG, "config path inside the repository (default bg-gate.json)"},
-    {"against", 'a', "REV", O_AGAINST, "say what changed since REV (model, templates, serving, suites)"},
+    {"against", 'a', "REV", O_AGAINST, "say what changed since REV, or since the live release (\"live\")"},
     {"export", 0, "DIR", O_EXPORT, "write the release bundle to DIR/<release-id>/"},
     {"json", 0, NULL, BG_OPT_JSON, "machine-readable output on stdout"},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
@@ -140,6 +141,21 @@ static int print_json(const bg_release *r, const bg_release *from, const bg_rele
     return 0;
 }
 
+/* The commit on the live pool, from the state the working tree's config points at. */
+static int live_commit(char **out, const bg_release *rel, const char *config, bg_error *err)
+{
+    char *path = bg_asprintf("%s/%s", rel->repo_root, config ? config : "bg-gate.json");
+    bg_config *cfg = NULL;
+    int rc = path ? bg_config_load(&cfg, path, err) : bg_error_set(err, BG_ENOMEM, "out of memory");
+    if (!rc)
+        rc = bg_deploy_live_commit(out, cfg, err);
+    if (rc)
+        bg_error_prefix(err, "--against live");
+    bg_config_free(cfg);
+    free(path);
+    return rc;
+}
+
 static int run_resolve(const resolve_args *a, bg_error *err)
 {
     bg_release *rel = NULL, *from = NULL;
@@ -148,11 +164,15 @@ static int run_resolve(const resolve_args *a, bg_error *err)
     char *bundle = NULL;
     const char *rev = a->rev ? a->rev : bg_release_default_rev();
     int rc = bg_release_resolve(&rel, NULL, rev, a->config, err);
+    char *against = NULL;
+    if (!rc && a->against && strcmp(a->against, "live") == 0)
+        rc = live_commit(&against, rel, a->config, err);
     if (!rc && a->against) {
-        rc = bg_release_resolve(&from, NULL, a->against, a->config, err);
+        rc = bg_release_resolve(&from, NULL, against ? against : a->against, a->config, err);
         if (rc)
             bg_error_prefix(err, "--against %s", a->against);
     }
+    free(against);
     if (!rc && from)
         rc = bg_release_diff_compute(&diff, from, rel, err);
     if (!rc && a->export_dir)

@@ -241,3 +241,23 @@ int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err)
     bg_deploy_ctx_close(&c);
     return 0;
 }
+
+int bg_deploy_live_commit(char **out, const bg_config *cfg, bg_error *err)
+{
+    bg_deploy_settings set;
+    bg_state *st = NULL;
+    int rc = bg_deploy_settings_parse(&set, cfg, err);
+    if (rc)
+        return rc;
+    char *path = bg_asprintf("%s/%s.json", set.state_dir, set.environment);
+    rc = path ? bg_state_load(&st, path, set.environment, err)
+              : bg_error_set(err, BG_ENOMEM, "out of memory");
+    if (!rc && (st->live < 0 || !st->pool[st->live].commit))
+        rc = bg_error_set(err, BG_EINVAL, "no live release recorded in %s yet", path);
+    if (!rc && !(*out = bg_strdup(st->pool[st->live].commit)))
+        rc = bg_error_set(err, BG_ENOMEM, "out of memory");
+    bg_state_free(st);
+    free(path);
+    bg_deploy_settings_dispose(&set);
+    return rc;
+}

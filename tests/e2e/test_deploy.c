@@ -420,6 +420,14 @@ START_TEST(first_deploy_promotes_and_traffic_follows)
     expect_exit(&r, 0);
     ck_assert_msg(strstr(r.err, "nothing to deploy") != NULL, "%s", r.err);
     bgt_result_dispose(&r);
+    /* what a new commit would change against the live release */
+    commit_release("good-model-2");
+    const char *against[] = {"resolve", "--against", "live", NULL};
+    bgt_run_gate(&r, repo_dir, NULL, against, 30);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.out, "changed:") != NULL && strstr(r.out, "model") != NULL, "%s",
+                  r.out);
+    bgt_result_dispose(&r);
 }
 END_TEST
 
