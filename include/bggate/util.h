@@ -45,6 +45,8 @@ int bg_file_read(char **out, size_t *len, const char *path, size_t limit, bg_err
 int bg_file_write_atomic(const char *path, const void *data, size_t len, bg_error *err);
 /* Creates a directory and its parents (like mkdir -p). */
 int bg_mkdir_p(const char *path, bg_error *err);
+/* Creates the directory that will hold path (nothing to do for a bare file name). */
+int bg_mkdir_parent(const char *path, bg_error *err);
 bool bg_is_dir(const char *path);
 
 #endif

@@ -167,19 +167,6 @@ cleanup:
     return rc;
 }
 
-/* Creates the directory that will hold the lock file (nothing for a bare file name). */
-static int make_parent(const char *path, bg_error *err)
-{
-    char dir[PATH_MAX];
-    if (bg_strlcpy(dir, path, sizeof dir) >= sizeof dir)
-        return bg_error_set(err, BG_EINVAL, "%s: path too long", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    return bg_mkdir_p(dir, err);
-}
-
 /* Takes flock on fd without waiting; BG_ELOCKED names the holder. */
 static int take(int fd, const char *path, bg_error *err)
 {
@@ -197,7 +184,7 @@ int bg_lock_acquire(bg_lock **out, const char *path, bg_error *err)
     bool held = false;
     bg_lock *l = NULL;
     *out = NULL;
-    int rc = make_parent(path, err);
+    int rc = bg_mkdir_parent(path, err);
     if (rc < 0)
         return rc;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);

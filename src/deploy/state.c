@@ -478,19 +478,6 @@ cJSON *bg_state_to_json(const bg_state *s)
     return root;
 }
 
-/* Creates the directory that will hold path (nothing to do for a bare file name). */
-static int make_parent(const char *path, bg_error *err)
-{
-    char dir[PATH_MAX];
-    if (bg_strlcpy(dir, path, sizeof dir) >= sizeof dir)
-        return bg_error_set(err, BG_EINVAL, "%s: path too long", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
-        return 0;
-    *slash = '\0';
-    return bg_mkdir_p(dir, err);
-}
-
 int bg_state_save(const bg_state *s, const char *path, bg_error *err)
 {
     int rc = 0;
@@ -505,7 +492,7 @@ int bg_state_save(const bg_state *s, const char *path, bg_error *err)
         rc = bg_error_set(err, BG_ENOMEM, "%s: out of memory", path);
         goto cleanup;
     }
-    rc = make_parent(path, err);
+    rc = bg_mkdir_parent(path, err);
     if (rc < 0)
         goto cleanup;
     /* cJSON_Print leaves no final newline; the file gets one. */

@@ -94,14 +94,9 @@ int bg_eval_write_reports(const bg_run *run, const bg_gate_config *g, bg_error *
     for (size_t i = 0; i < 4; i++) {
         if (!out[i].path)
             continue;
-        char *dir = bg_strdup(out[i].path);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash && slash != dir) {
-            *slash = '\0';
-            bg_mkdir_p(dir, NULL);
-        }
-        free(dir);
-        int rc = out[i].write(run, out[i].path, err);
+        int rc = bg_mkdir_parent(out[i].path, err);
+        if (!rc)
+            rc = out[i].write(run, out[i].path, err);
         if (rc)
             return rc;
         bg_log_info("%s report: %s", out[i].what, out[i].path);

@@ -285,6 +285,18 @@ int bg_mkdir_p(const char *path, bg_error *err)
     return 0;
 }
 
+int bg_mkdir_parent(const char *path, bg_error *err)
+{
+    char dir[PATH_MAX];
+    if (bg_strlcpy(dir, path, sizeof dir) >= sizeof dir)
+        return bg_error_set(err, BG_EINVAL, "%s: path too long", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    return bg_mkdir_p(dir, err);
+}
+
 bool bg_is_dir(const char *path)
 {
     struct stat st;
