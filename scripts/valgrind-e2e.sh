@@ -7,7 +7,11 @@ gate=$1 mock=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/bg-valgrind.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$work"; }
+cleanup() {
+    declare -F stop_bluegreen >/dev/null && stop_bluegreen
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$work"
+}
 trap cleanup EXIT
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
@@ -31,5 +35,30 @@ run() { # name table mock-args... -- gate-args...
 run good tests/mock/models/good.json -- --stream
 run bad-errors tests/mock/models/bad.json --error-rate 0.3 --error-kinds 500,malformed,truncate -- --stream
 run bad-whole tests/mock/models/bad.json --error-rate 0.3 --error-kinds 500,malformed,truncate -- --no-stream
+# the blue-green lifecycle under valgrind: deploy, a gate failure (with restore), another
+# deploy, rollback, status, abort, decommission, resolve --against live
+export BG_MOCK_BIN=$mock
+out="$work/bluegreen"; mkdir -p "$out"
+. "$root/scripts/lib-bluegreen.sh"
+if [ -x /usr/sbin/nginx ] && start_bluegreen >/dev/null; then
+    check() { # name expected-exit cmd...
+        local name=$1 want=$2; shift 2
+        (cd "$repo" && "${vg[@]}" "$gate" "$@" -q >/dev/null 2>"$work/$name.err")
+        local rc=$?
+        if [ $rc -eq "$want" ]; then echo "  valgrind: $name: clean (exit $rc)"; passed=$((passed + 1))
+        else echo "  valgrind: $name: exit $rc (wanted $want)"; cat "$work/$name.err"; failed=$((failed + 1)); fi
+    }
+    write_config acme-support-v1; git_commit v1; check deploy-v1 0 deploy
+    write_config acme-support-bad; git_commit bad; check deploy-bad 1 deploy
+    write_config acme-support-v2; git_commit v2; check deploy-v2 0 deploy
+    check rollback 0 rollback
+    check status 0 status --json
+    check abort 0 abort
+    check decommission 0 decommission
+    (cd "$repo" && "${vg[@]}" "$gate" resolve --against live >/dev/null 2>&1) && passed=$((passed + 1)) || failed=$((failed + 1))
+    stop_bluegreen
+else
+    echo "  valgrind: SKIPPED the blue-green cycle: nginx is missing or did not start"
+fi
 echo "valgrind e2e: $passed passed, $failed failed"
 [ $failed -eq 0 ]

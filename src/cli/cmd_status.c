@@ -15,13 +15,15 @@
 static const bg_opt status_opts[] = {
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
     {"json", 0, NULL, BG_OPT_JSON, "machine-readable output on stdout"},
+    {"quiet", 'q', NULL, BG_OPT_QUIET, "print nothing; only the exit code and errors"},
+    {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail"},
     {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
     {NULL, 0, NULL, 0, NULL},
 };
 
 typedef struct status_args {
     const char *config;
-    bool json, help;
+    bool json, help, quiet;
 } status_args;
 
 static int on_option(void *ud, int id, const char *arg, bg_error *err)
@@ -30,6 +32,8 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     switch (id) {
     case BG_OPT_CONFIG: a->config = arg; return 0;
     case BG_OPT_JSON: a->json = true; return 0;
+    case BG_OPT_QUIET: a->quiet = true; return 0;
+    case BG_OPT_VERBOSE: bg_log_set_level(BG_LOG_VERBOSE); return 0;
     case BG_OPT_HELP: a->help = true; return 0;
     default: return bg_error_set(err, BG_EINVAL, "unhandled option");
     }
@@ -113,7 +117,7 @@ int bg_cmd_status(int argc, char **argv)
         rc = bg_cli_load_config(&cfg, a.config, &err);
     if (!rc)
         rc = bg_deploy_status(&s, cfg, &err);
-    if (!rc) {
+    if (!rc && !a.quiet) {
         if (a.json) {
             char *text = cJSON_Print(s);
             if (text)

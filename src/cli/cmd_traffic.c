@@ -15,6 +15,7 @@ static const bg_opt traffic_opts[] = {
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
     {"force", 0, NULL, O_FORCE, "skip the safety checks (gated release, warm pool, keep-warm)"},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
+    {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail"},
     {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
     {NULL, 0, NULL, 0, NULL},
 };
@@ -31,6 +32,7 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     case BG_OPT_CONFIG: a->config = arg; return 0;
     case O_FORCE: a->force = true; return 0;
     case BG_OPT_QUIET: a->quiet = true; return 0;
+    case BG_OPT_VERBOSE: bg_log_set_level(BG_LOG_VERBOSE); return 0;
     case BG_OPT_HELP: a->help = true; return 0;
     default: return bg_error_set(err, BG_EINVAL, "unhandled option");
     }
