@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "bggate/config.h"
+#include "bggate/deploy.h"
+#include "bggate/pool.h"
+#include "bggate/router.h"
 #include "bggate/evaluate.h"
 #include "bggate/log.h"
 #include "bggate/suite.h"
@@ -62,6 +65,31 @@ static void print_json_verdict(const char *error, size_t n_suites, size_t n_case
     cJSON_Delete(o);
 }
 
+/* The deploy sections (pools, health, router, promotion, state), when the config has
+ * them: parsed exactly as `deploy` parses them, nothing is contacted. */
+static int validate_deploy_sections(const bg_config *cfg, bg_error *err)
+{
+    if (!cfg->root || (!cJSON_HasObjectItem(cfg->root, "pools") &&
+                       !cJSON_HasObjectItem(cfg->root, "router")))
+        return 0;
+    bg_deploy_settings set;
+    bg_pools pools;
+    bg_router *router = NULL;
+    int rc = bg_deploy_settings_parse(&set, cfg, err);
+    if (rc)
+        return rc;
+    rc = bg_pools_parse(&pools, cfg->root, err);
+    if (!rc) {
+        rc = bg_router_new(&router, cfg->root, &pools, err);
+        bg_router_free(router);
+        bg_pools_dispose(&pools);
+    }
+    if (rc && cfg->path)
+        bg_error_prefix(err, "%s", cfg->path);
+    bg_deploy_settings_dispose(&set);
+    return rc;
+}
+
 int bg_cmd_validate(int argc, char **argv)
 {
     validate_args a = {0};
@@ -88,6 +116,8 @@ int bg_cmd_validate(int argc, char **argv)
         for (size_t i = 0; cfg->gate.suites && i < a.n_suites; i++)
             cfg->gate.suites[cfg->gate.n_suites++] = strdup(a.suites[i]);
     }
+    if (!rc)
+        rc = validate_deploy_sections(cfg, &err);
     if (!rc)
         rc = bg_eval_load_suites(&suites, &n, &cfg->gate, &err);
     for (size_t i = 0; i < n; i++) {

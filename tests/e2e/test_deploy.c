@@ -706,6 +706,30 @@ START_TEST(a_failed_deploy_restores_the_warm_pool_so_rollback_still_works)
 }
 END_TEST
 
+START_TEST(validate_checks_the_deploy_sections_without_touching_anything)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    bgt_result r;
+    const char *ok[] = {"validate", NULL};
+    bgt_run_gate(&r, repo_dir, NULL, ok, 30);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    char path[700];
+    snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
+    char *text = bgt_read_file(path);
+    char *p = strstr(text, "\"upstream_header\"");
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, "\"upstream_heaedr\"", 17); /* same length: a typo */
+    write_file(path, text);
+    free(text);
+    bgt_run_gate(&r, repo_dir, NULL, ok, 30);
+    expect_exit(&r, 2);
+    ck_assert_msg(strstr(r.err, "router.upstream_heaedr") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -722,6 +746,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, a_pool_that_never_gets_ready_exits_3_live_untouched);
     tcase_add_test(tc, drift_between_router_and_state_stops_the_deploy);
     tcase_add_test(tc, a_broken_router_test_changes_nothing);
+    tcase_add_test(tc, validate_checks_the_deploy_sections_without_touching_anything);
     tcase_add_test(tc, sigterm_mid_gate_leaves_live_untouched_and_status_explains);
     tcase_add_test(tc, sigkill_during_health_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_gate_is_explained_and_recovered);
