@@ -5,7 +5,7 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libcurl4-openssl-dev libgit2-dev libcjson-dev
             libmicrohttpd-dev libpcre2-dev)
-test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time nginx)
+test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time nginx libnginx-mod-http-ndk libnginx-mod-http-lua)
 
 demo_pkgs=(nginx git curl)
 

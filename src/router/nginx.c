@@ -19,8 +19,9 @@
  * and nginx is reloaded again (best effort). get() reads the header back and cross-checks
  * it with the server lines, so a hand-edited file is reported rather than trusted.
  *
- * Not handled here: the "hitless" mode (dynamic upstreams without reload) and in-flight
- * connection counts.
+ * Mode "hitless" (nginx_hitless.c) shares the configuration, the server addresses and
+ * the swap-test-reload of the upstream file (bg_router_nginx_install) with this file; get
+ * and set dispatch on the mode. Not handled here: in-flight connection counts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,26 +35,16 @@
 #include "bggate/json.h"
 #include "bggate/spawn.h"
 #include "bggate/util.h"
-#include "router_driver.h"
+#include "nginx_internal.h"
 
 #define NGINX_DEFAULT_UPSTREAM "bg_gate_llm"
 #define NGINX_DEFAULT_KEEPALIVE 32
 #define NGINX_HEADER "# bg-gate: "
 #define NGINX_PREV_SUFFIX ".bg-gate-prev"
 
-typedef struct nginx_router {
-    char *file;          /* the upstream include file */
-    char *prev;          /* file + NGINX_PREV_SUFFIX */
-    char *name;          /* upstream name */
-    char **test_argv, **reload_argv;
-    long keepalive;      /* 0: no keepalive line */
-    long timeout_ms;     /* per command */
-    char **servers[BG_POOL_COUNT]; /* "host:port" per endpoint */
-    size_t n_servers[BG_POOL_COUNT];
-} nginx_router;
-
 static const char *const nginx_keys[] = {"mode", "upstream_file", "upstream_name", "test_argv",
-                                         "reload_argv", "keepalive", "timeout_s", NULL};
+                                         "reload_argv", "keepalive", "timeout_s", "weights_file",
+                                         NULL};
 static const char *const default_test_argv[] = {"nginx", "-t", "-q", NULL};
 static const char *const default_reload_argv[] = {"nginx", "-s", "reload", NULL};
 
@@ -72,20 +63,34 @@ static void nginx_destroy(void *state)
             free(n->servers[p][i]);
         free(n->servers[p]);
     }
+    bg_router_nginx_hitless_dispose(n);
     free(n);
 }
 
 /* --- configuration --- */
 
-static int parse_mode(const cJSON *cfg, bg_error *err)
+static int parse_mode(nginx_router *n, const cJSON *cfg, bg_error *err)
 {
     const char *mode = "reload";
     int rc = bg_json_get_string(&mode, cfg, "mode", "router", false, err);
-    if (rc < 0 || strcmp(mode, "reload") == 0)
+    if (rc < 0)
         return rc;
-    if (strcmp(mode, "hitless") == 0)
-        return bg_error_set(err, BG_EINVAL, "router.mode: \"hitless\" is not supported yet");
-    return bg_error_set(err, BG_EINVAL, "router.mode: unknown mode \"%s\" (known: reload)", mode);
+    n->hitless = strcmp(mode, "hitless") == 0;
+    if (n->hitless || strcmp(mode, "reload") == 0)
+        return 0;
+    return bg_error_set(err, BG_EINVAL,
+                        "router.mode: unknown mode \"%s\" (known: reload, hitless)", mode);
+}
+
+/* The keys of the other mode are mistakes, not options to ignore. */
+static int parse_mode_keys(nginx_router *n, const cJSON *cfg, bg_error *err)
+{
+    if (n->hitless)
+        return bg_router_nginx_hitless_parse(n, cfg, err);
+    if (cJSON_GetObjectItemCaseSensitive(cfg, "weights_file"))
+        return bg_error_set(err, BG_EINVAL, "router.weights_file: only used in mode "
+                                            "\"hitless\" (mode is \"reload\")");
+    return 0;
 }
 
 static bool is_upstream_name(const char *s)
@@ -200,9 +205,11 @@ static int nginx_create(void **state, const cJSON *cfg, const bg_pools *pools, b
     if (!n)
         return bg_error_set(err, BG_ENOMEM, "out of memory");
     n->keepalive = NGINX_DEFAULT_KEEPALIVE;
-    int rc = parse_mode(cfg, err);
+    int rc = parse_mode(n, cfg, err);
     if (!rc)
         rc = parse_names(n, cfg, err);
+    if (!rc)
+        rc = parse_mode_keys(n, cfg, err);
     if (!rc)
         rc = bg_router_parse_argv(&n->test_argv, cfg, "test_argv", default_test_argv, err);
     if (!rc)
@@ -343,6 +350,8 @@ static int nginx_get(void *state, bg_weights *out, bg_error *err)
     struct stat st;
     bg_weights w;
 
+    if (n->hitless)
+        return bg_router_nginx_hitless_get(n, out, err);
     if (stat(n->file, &st) < 0 && errno == ENOENT)
         return bg_error_set(err, BG_EINVAL, "router has no weights yet (%s missing)", n->file);
     int rc = bg_file_read(&text, &len, n->file, BG_ROUTER_MAX_STATE_BYTES, err);
@@ -480,20 +489,11 @@ static int test_and_reload(const nginx_router *n, bool had_old, bg_error *err)
     return rc;
 }
 
-static int nginx_set(void *state, const bg_weights *w, bg_error *err)
+int bg_router_nginx_install(const nginx_router *n, const bg_buf *text, bg_error *err)
 {
-    nginx_router *n = state;
-    bg_buf text;
     char *tmp = NULL;
     bool had_old = false;
-
-    bg_buf_init(&text, 0);
-    int rc = render(&text, n, w);
-    if (rc < 0) {
-        rc = bg_error_set(err, rc, "out of memory");
-        goto cleanup;
-    }
-    rc = write_temp(&tmp, n, &text, err);
+    int rc = write_temp(&tmp, n, text, err);
     if (!rc)
         rc = keep_previous(&had_old, n, err);
     if (rc < 0)
@@ -511,6 +511,22 @@ cleanup:
         unlink(tmp);
         free(tmp);
     }
+    return rc;
+}
+
+static int nginx_set(void *state, const bg_weights *w, bg_error *err)
+{
+    nginx_router *n = state;
+    bg_buf text;
+
+    if (n->hitless)
+        return bg_router_nginx_hitless_set(n, w, err);
+    bg_buf_init(&text, 0);
+    int rc = render(&text, n, w);
+    if (rc < 0)
+        rc = bg_error_set(err, rc, "out of memory");
+    else
+        rc = bg_router_nginx_install(n, &text, err);
     bg_buf_dispose(&text);
     return rc;
 }
