@@ -92,8 +92,15 @@ static int md_begin(void *ctx, const bg_run *run)
     bg_report_counts k;
     bg_report_count(&k, run, SIZE_MAX);
     char dur[48];
-    int rc = bg_buf_printf(b, "## bg-gate eval: %s %s\n\n", ok ? "✅" : "❌",
-                           bg_verdict_name(run->verdict));
+    int rc = run->decision
+                 ? bg_buf_printf(b, "## bg-gate deploy: %s %s\n\n",
+                                 strcmp(run->decision, "promoted") == 0 ||
+                                         strcmp(run->decision, "nothing-to-deploy") == 0
+                                     ? "✅"
+                                     : "❌",
+                                 run->decision)
+                 : bg_buf_printf(b, "## bg-gate eval: %s %s\n\n", ok ? "✅" : "❌",
+                                 bg_verdict_name(run->verdict));
     if (rc == 0 && !ok && run->verdict_reason) {
         rc = bg_buf_puts(b, "> ");
         if (rc == 0) rc = md_text(b, run->verdict_reason, 0);
@@ -271,10 +278,32 @@ cleanup:
     return rc;
 }
 
+/* deploy: one row per lifecycle phase, and the router weights before and after */
+static int md_lifecycle(bg_buf *b, const bg_run *run)
+{
+    if (!run->n_phases)
+        return 0;
+    int rc = bg_buf_puts(b, "\n### Lifecycle\n\n| phase | duration | result |\n| --- | ---: | --- |\n");
+    for (size_t i = 0; i < run->n_phases && rc == 0; i++) {
+        const bg_phase_record *p = &run->phases[i];
+        rc = bg_buf_printf(b, "| %s | %.2f s | ", p->name, p->duration_s);
+        if (rc == 0) rc = p->failure ? bg_buf_puts(b, "❌ ") : bg_buf_puts(b, "✅");
+        if (rc == 0 && p->failure) rc = md_text(b, p->failure, 200);
+        if (rc == 0) rc = bg_buf_puts(b, " |\n");
+    }
+    if (rc == 0 && run->has_weights)
+        rc = bg_buf_printf(b, "\nRouter weights: blue %d%% / green %d%% before, blue %d%% / green "
+                              "%d%% after.\n",
+                           run->weights_before[0], run->weights_before[1], run->weights_after[0],
+                           run->weights_after[1]);
+    return rc;
+}
+
 static int md_end(void *ctx, const bg_run *run)
 {
     md_ctx *m = ctx;
-    int rc = md_pass_rates(m, run);
+    int rc = md_lifecycle(m->out, run);
+    if (rc == 0) rc = md_pass_rates(m, run);
     if (rc == 0) rc = md_errors(m->out, &run->overall);
     if (rc == 0) rc = md_failing(m->out, run);
     return rc;

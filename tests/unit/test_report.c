@@ -617,6 +617,37 @@ END_TEST
 
 /* --- Markdown --- */
 
+START_TEST(deploy_lifecycle_in_junit_markdown_and_json)
+{
+    bg_run *run = fx_run();
+    ck_assert_int_eq(bg_run_add_phase(run, "flip", 0.25, NULL), 0);
+    ck_assert_int_eq(bg_run_add_phase(run, "verify", 5.0, "answered by upstream 10.0.0.1:8000, "
+                                                          "which is not in pool green"), 0);
+    run->decision = bg_strdup("rolled-back");
+    run->has_weights = true;
+    run->weights_before[0] = 100;
+    run->weights_after[0] = 100;
+    char *xml = NULL;
+    ck_assert_int_eq(validate_junit(run, &xml), 0); /* still schema-valid */
+    ck_assert_ptr_nonnull(strstr(xml, "<testsuite name=\"lifecycle\" tests=\"2\" failures=\"1\""));
+    ck_assert_ptr_nonnull(strstr(xml, "classname=\"lifecycle\" name=\"verify\""));
+    free(xml);
+    char *md = render(bg_report_render_markdown, run);
+    ck_assert_ptr_nonnull(strstr(md, "## bg-gate deploy: ❌ rolled-back"));
+    ck_assert_ptr_nonnull(strstr(md, "| verify | 5.00 s | ❌ answered by upstream"));
+    ck_assert_ptr_nonnull(strstr(md, "blue 100% / green 0% before"));
+    free(md);
+    char *json = render(bg_report_render_json, run);
+    cJSON *j = cJSON_Parse(json);
+    cJSON *d = cJSON_GetObjectItem(j, "deploy");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "decision")), "rolled-back");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(d, "lifecycle")), 2);
+    cJSON_Delete(j);
+    free(json);
+    bg_run_free(run);
+}
+END_TEST
+
 START_TEST(markdown_has_verdict_facts_and_tables)
 {
     bg_run *run = fx_run();
@@ -1010,6 +1041,7 @@ Suite *make_suite(void)
 
     TCase *md = tcase_create("markdown");
     tcase_add_test(md, markdown_has_verdict_facts_and_tables);
+    tcase_add_test(md, deploy_lifecycle_in_junit_markdown_and_json);
     tcase_add_test(md, markdown_failing_cases_worst_first);
     tcase_add_test(md, markdown_escapes_pipes_newlines_and_html);
     tcase_add_test(md, markdown_caps_failing_rows_and_size);
