@@ -15,10 +15,11 @@
 
 #include "../support/check_main.h"
 #include "../support/gitfix.h"
+#include "../support/nginxfix.h"
 #include "../support/proc.h"
 #include "bggate/util.h"
 
-#define NGINX "/usr/sbin/nginx"
+#define NGINX BGT_NGINX_BIN
 
 static char *tmp;
 static char repo_dir[600], state_dir[600], reports[600], upstreams[600];
@@ -111,31 +112,24 @@ static void commit_release(const char *served)
 
 static void start_nginx(void)
 {
-    char *conf = NULL;
+    char *http = NULL;
     ck_assert_int_ge(
-        asprintf(&conf,
-                 "worker_processes 1;\npid %s/nginx.pid;\nerror_log %s/nginx-error.log;\n"
-                 "events { worker_connections 256; }\n"
-                 "http {\n  access_log off;\n"
-                 "  client_body_temp_path %s/t-body; proxy_temp_path %s/t-proxy;\n"
-                 "  fastcgi_temp_path %s/t-fcgi; uwsgi_temp_path %s/t-uwsgi; scgi_temp_path %s/t-scgi;\n"
+        asprintf(&http,
                  "  include %s;\n"
                  "  server {\n    listen 127.0.0.1:%d;\n"
                  "    location / {\n      proxy_pass http://bg_gate_llm;\n"
                  "      proxy_http_version 1.1;\n      proxy_set_header Connection \"\";\n"
                  "      proxy_buffering off;\n"
-                 "      add_header X-BG-Upstream $upstream_addr always;\n    }\n  }\n}\n",
-                 tmp, tmp, tmp, tmp, tmp, tmp, tmp, upstreams, nginx_port),
+                 "      add_header X-BG-Upstream $upstream_addr always;\n    }\n  }\n",
+                 upstreams, nginx_port),
         0);
+    char *conf = bgt_nginx_conf(tmp, "", 1, 256, "off", http);
     char *path = tmp_path("nginx.conf");
     write_file(path, conf);
+    ck_assert_int_eq(bgt_nginx_start(tmp, path, 10), 0); /* daemonises; pid in tmp/nginx.pid */
+    free(http);
     free(conf);
     free(path);
-    char c[700], p[700];
-    snprintf(c, sizeof c, "%s/nginx.conf", tmp);
-    snprintf(p, sizeof p, "%s/", tmp);
-    const char *argv[] = {NGINX, "-c", c, "-p", p, NULL};
-    ck_assert_int_eq(bgt_run_cmd(argv, 10), 0); /* daemonises; pid in tmp/nginx.pid */
 }
 
 static void stop_pid_file(const char *rel)
@@ -149,13 +143,6 @@ static void stop_pid_file(const char *rel)
     }
     free(s);
     free(path);
-}
-
-static size_t discard(char *p, size_t s, size_t n, void *ud)
-{
-    (void)p;
-    (void)ud;
-    return s * n;
 }
 
 /* blue starts with a model no release knows, like a pool set up by hand */
@@ -180,13 +167,9 @@ static void start_initial_blue(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/health", blue_port);
     long status = 0;
     for (int i = 0; i < 200 && status != 200; i++) {
-        CURL *e = curl_easy_init();
-        curl_easy_setopt(e, CURLOPT_URL, url);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT, 2L);
-        if (curl_easy_perform(e) == CURLE_OK)
-            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(e);
+        bgt_answer a;
+        bgt_http_ask(&a, url, NULL, 2000);
+        status = a.status;
         if (status != 200)
             usleep(20 * 1000);
     }
@@ -235,7 +218,7 @@ static void stop_servers(void)
 {
     if (!have_nginx || !tmp)
         return;
-    stop_pid_file("nginx.pid");
+    bgt_nginx_stop(tmp);
     stop_pid_file("pools/blue/mock.pid");
     stop_pid_file("pools/green/mock.pid");
     usleep(100 * 1000);
@@ -263,7 +246,7 @@ static void teardown(void)
 static void expect_exit(const bgt_result *r, int code)
 {
     if (r->exit_code != code) {
-        char *log = tmp_path("nginx-error.log");
+        char *log = tmp_path("error.log");
         char *nlog = bgt_read_file(log);
         fprintf(stderr, "bg-gate exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s\nnginx:\n%s\n",
                 r->exit_code, code, r->out, r->err, nlog ? nlog : "");
@@ -289,56 +272,16 @@ static void run_ok(const char *cmd)
     bgt_result_dispose(&r);
 }
 
-typedef struct answer {
-    char upstream[128];
-    char model[128];
-    char body[8192];
-    size_t len;
-} answer;
-
-static size_t hdr(char *p, size_t s, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = s * n;
-    if (len > 15 && strncasecmp(p, "X-BG-Upstream:", 14) == 0)
-        sscanf(p + 14, " %127[^\r\n]", a->upstream);
-    return len;
-}
-
-static size_t body(char *p, size_t s, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = s * n, room = sizeof a->body - 1 - a->len;
-    memcpy(a->body + a->len, p, len < room ? len : room);
-    a->len += len < room ? len : room;
-    return len;
-}
-
 /* One request through nginx: which upstream and model answered. */
-static void ask_router(answer *a)
+static void ask_router(bgt_answer *a)
 {
-    memset(a, 0, sizeof *a);
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
-    CURL *e = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS,
-                     "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": "
-                     "\"What is the capital of France?\"}]}");
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, hdr);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, a);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
-    ck_assert_int_eq(curl_easy_perform(e), CURLE_OK);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    cJSON *j = cJSON_ParseWithLength(a->body, a->len);
-    const char *m = cJSON_GetStringValue(cJSON_GetObjectItem(j, "model"));
-    snprintf(a->model, sizeof a->model, "%s", m ? m : "");
-    cJSON_Delete(j);
+    ck_assert_int_eq(bgt_http_ask(a, url,
+                                  "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", "
+                                  "\"content\": \"What is the capital of France?\"}]}",
+                                  10000),
+                     CURLE_OK);
 }
 
 /* nginx applies a reload asynchronously: an old worker may answer for a moment after a
@@ -348,7 +291,7 @@ static void expect_live(int port, const char *model)
 {
     char want[64];
     snprintf(want, sizeof want, "127.0.0.1:%d", port);
-    answer a;
+    bgt_answer a;
     int streak = 0;
     for (int i = 0; i < 200 && streak < 5; i++) {
         ask_router(&a);

@@ -24,7 +24,6 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -34,6 +33,7 @@
 #include <unistd.h>
 
 #include "../support/check_main.h"
+#include "../support/nginxfix.h"
 #include "../support/proc.h"
 #include "bggate/buf.h"
 #include "bggate/router.h"
@@ -41,7 +41,7 @@
 
 extern char **environ;
 
-#define NGINX_BIN "/usr/sbin/nginx"
+#define NGINX_BIN BGT_NGINX_BIN
 #define WRK_BIN "/usr/bin/wrk"
 #define NDK_MODULE "/usr/lib/nginx/modules/ndk_http_module.so"
 #define LUA_MODULE "/usr/lib/nginx/modules/ngx_http_lua_module.so"
@@ -123,31 +123,11 @@ static void dump_logs(void)
 
 /* ======================= the fixture ======================= */
 
-static char *replace_all(const char *text, const char *from, const char *to)
-{
-    bg_buf out;
-    bg_buf_init(&out, 0);
-    size_t flen = strlen(from);
-    for (const char *p = text, *hit; *p; p = hit + flen) {
-        hit = strstr(p, from);
-        if (!hit) {
-            bg_buf_puts(&out, p);
-            break;
-        }
-        bg_buf_append(&out, p, (size_t)(hit - p));
-        bg_buf_puts(&out, to);
-    }
-    return bg_buf_steal(&out);
-}
-
 /* The documented snippet of the mode, pointed at tmp and our port, as tmp/snippet.conf. */
 static int install_snippet(void)
 {
-    char *doc_path = bgt_src(hitless ? "docs/nginx-hitless.conf" : "docs/nginx-reload.conf");
-    char *doc = bgt_read_file(doc_path);
-    char *dir = bg_asprintf("%s/", tmp), *listen = bg_asprintf("127.0.0.1:%d", nginx_port);
-    char *a = doc ? replace_all(doc, "/etc/nginx/bg-gate/", dir) : NULL;
-    char *b = a ? replace_all(a, "127.0.0.1:8080", listen) : NULL;
+    char *b = bgt_nginx_snippet(hitless ? "docs/nginx-hitless.conf" : "docs/nginx-reload.conf",
+                                tmp, nginx_port);
     int rc = b ? write_tmp_file("snippet.conf", b) : -1;
     if (!rc && hitless) {
         char *lua_path = bgt_src("docs/bg-gate-weights.lua");
@@ -156,34 +136,18 @@ static int install_snippet(void)
         free(lua);
         free(lua_path);
     }
-    free(doc_path);
-    free(doc);
-    free(dir);
-    free(listen);
-    free(a);
     free(b);
     return rc;
 }
 
 static int write_nginx_conf(void)
 {
-    char *text = bg_asprintf(
-        "%2$s"
-        "worker_processes 2;\n"
-        "pid %1$s/nginx.pid;\n"
-        "error_log %1$s/error.log notice;\n"
-        "events { worker_connections 1024; }\n"
-        "http {\n"
-        "    access_log off;\n"
-        "    client_body_temp_path %1$s/client_body;\n"
-        "    proxy_temp_path %1$s/proxy;\n"
-        "    fastcgi_temp_path %1$s/fastcgi;\n"
-        "    uwsgi_temp_path %1$s/uwsgi;\n"
-        "    scgi_temp_path %1$s/scgi;\n"
-        "    include %1$s/snippet.conf;\n"
-        "}\n",
-        tmp, hitless ? "load_module " NDK_MODULE ";\nload_module " LUA_MODULE ";\n" : "");
+    char *include = bg_asprintf("    include %s/snippet.conf;\n", tmp);
+    char *text = bgt_nginx_conf(
+        tmp, hitless ? "load_module " NDK_MODULE ";\nload_module " LUA_MODULE ";\n" : "", 2, 1024,
+        "off", include);
     int rc = write_tmp_file("nginx.conf", text);
+    free(include);
     free(text);
     return rc ? rc : install_snippet();
 }
@@ -227,30 +191,9 @@ static char *router_json(const char *reload_argv_json)
 static int new_router(bg_router **out, const char *reload_argv_json, bg_error *err)
 {
     char *json = router_json(reload_argv_json);
-    cJSON *root = cJSON_Parse(json);
-    bg_pools pools;
-    memset(&pools, 0, sizeof pools);
-    int rc = root ? bg_pools_parse(&pools, root, err) : BG_EINVAL;
-    if (!rc)
-        rc = bg_router_new(out, root, &pools, err);
-    bg_pools_dispose(&pools);
-    cJSON_Delete(root);
+    int rc = bgt_router_from_json(out, json, err);
     free(json);
     return rc;
-}
-
-static pid_t nginx_pid(void)
-{
-    char *path = tmp_path("nginx.pid");
-    char *s = bgt_read_file(path);
-    long pid = 0;
-    if (s) {
-        s[strcspn(s, "\n")] = '\0';
-        bg_parse_long(&pid, s, 1, 1 << 22);
-    }
-    free(s);
-    free(path);
-    return (pid_t)pid;
 }
 
 static const char *start_nginx(void)
@@ -266,30 +209,14 @@ static const char *start_nginx(void)
         fprintf(stderr, "first install: %s\n", err.msg);
         return "could not write the first upstream file";
     }
-    char *conf = tmp_path("nginx.conf"), *elog = tmp_path("error.log");
-    const char *argv[] = {NGINX_BIN, "-c", conf, "-p", tmp, "-e", elog, NULL};
-    int code = bgt_run_cmd(argv, 10);
+    char *conf = tmp_path("nginx.conf");
+    int code = bgt_nginx_start(tmp, conf, 10);
     free(conf);
-    free(elog);
-    for (int i = 0; code == 0 && i < 500 && nginx_pid() <= 0; i++)
-        sleep_ms(10);
-    if (code != 0 || nginx_pid() <= 0) {
+    if (code != 0) {
         dump_logs();
         return "nginx did not start";
     }
     return NULL;
-}
-
-static void stop_nginx(void)
-{
-    pid_t pid = nginx_pid();
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
-        sleep_ms(10);
-    if (kill(pid, 0) == 0)
-        kill(pid, SIGKILL);
 }
 
 static const char *missing_tool(void)
@@ -319,13 +246,8 @@ static void setup(void)
     }
     chmod(tmp, 0755); /* nginx workers run as another user when we are root */
     char *answers = tmp_path("answers.json");
-    const char *args_blue[] = {"--model", "blue-model", "--answers", answers, "--latency-ms",
-                               "2", "--token-ms", "50", NULL};
-    const char *args_green[] = {"--model", "green-model", "--answers", answers,
-                                "--latency-ms", "2", "--token-ms", "50", NULL};
-    int rc = bgt_mock_start(&blue, tmp, "blue", args_blue);
-    if (!rc)
-        rc = bgt_mock_start(&green, tmp, "green", args_green);
+    const char *args[] = {"--answers", answers, "--latency-ms", "2", "--token-ms", "50", NULL};
+    int rc = bgt_mock_pair_start(&blue, &green, tmp, args);
     free(answers);
     if (rc) {
         setup_error = "bg-mock did not start";
@@ -353,10 +275,7 @@ static void setup_reload(void)
 static void teardown(void)
 {
     if (tmp) {
-        stop_nginx();
-        bgt_mock_stop(&blue);
-        bgt_mock_stop(&green);
-        bgt_rmtree(tmp);
+        bgt_nginx_pair_stop(tmp, &blue, &green);
         free(tmp);
         tmp = NULL;
         curl_global_cleanup();
@@ -597,19 +516,9 @@ static bool wrk_while_flipping(bg_router *r, wrk_result *w)
 
 typedef struct answer {
     long status;
-    char upstream[128];
     bg_buf body;
     atomic_bool first_byte;
 } answer;
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = size * n;
-    if (len > 15 && strncasecmp(p, "X-BG-Upstream:", 14) == 0)
-        sscanf(p + 14, " %127[^\r\n]", a->upstream);
-    return len;
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
@@ -629,8 +538,6 @@ static CURLcode post(answer *a, const char *body, long timeout_ms)
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
     CURLcode rc = curl_easy_perform(c);
@@ -644,16 +551,14 @@ static CURLcode post(answer *a, const char *body, long timeout_ms)
 /* One ping on a fresh connection: true when blue answered (fails on anything else). */
 static bool ping_is_blue(void)
 {
-    answer a;
-    memset(&a, 0, sizeof a);
-    bg_buf_init(&a.body, 64 << 10);
-    CURLcode rc = post(&a, PING_BODY, 5000);
-    bool is_blue = strstr(bg_buf_cstr(&a.body), "\"model\":\"blue-model\"") != NULL;
-    bool is_green = strstr(bg_buf_cstr(&a.body), "\"model\":\"green-model\"") != NULL;
+    bgt_answer a;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
+    CURLcode rc = (CURLcode)bgt_http_ask(&a, url, PING_BODY, 5000);
+    bool is_blue = strstr(a.body, "\"model\":\"blue-model\"") != NULL;
+    bool is_green = strstr(a.body, "\"model\":\"green-model\"") != NULL;
     CHECK_OR_DUMP(rc == CURLE_OK && a.status == 200 && (is_blue || is_green),
-                  "ping: %s, status %ld, body %s", curl_easy_strerror(rc), a.status,
-                  bg_buf_cstr(&a.body));
-    bg_buf_dispose(&a.body);
+                  "ping: %s, status %ld, body %s", curl_easy_strerror(rc), a.status, a.body);
     return is_blue;
 }
 

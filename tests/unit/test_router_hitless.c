@@ -15,9 +15,7 @@
  * Without nginx, its Lua module or $BG_MOCK_BIN the nginx tests are skipped, loudly.
  */
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,12 +23,12 @@
 #include <unistd.h>
 
 #include "../support/check_main.h"
+#include "../support/nginxfix.h"
 #include "../support/proc.h"
-#include "bggate/buf.h"
 #include "bggate/router.h"
 #include "bggate/util.h"
 
-#define NGINX_BIN "/usr/sbin/nginx"
+#define NGINX_BIN BGT_NGINX_BIN
 #define NDK_MODULE "/usr/lib/nginx/modules/ndk_http_module.so"
 #define LUA_MODULE "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
@@ -303,25 +301,16 @@ static const char *skip_reason;  /* nothing to test with: the tests pass, loudly
 static const char *setup_error;  /* something broke while starting: the tests fail */
 static char blue_addr[64], green_addr[64];
 
-static void print_file(const char *label, const char *path)
-{
-    char *text = bgt_read_file(path);
-    size_t len = text ? strlen(text) : 0;
-    const char *from = text && len > 4096 ? text + len - 4096 : text;
-    fprintf(stderr, "--- %s (%s) ---\n%s\n", label, path, from ? from : "(missing)");
-    free(text);
-}
-
 static void dump_logs(void)
 {
     const char *names[] = {"error.log", "upstreams.conf", "weights.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char *p = tmp_path(names[i]);
-        print_file(names[i], p);
+        bgt_print_tail(names[i], p);
         free(p);
     }
-    print_file("bg-mock blue", blue.log_path);
-    print_file("bg-mock green", green.log_path);
+    bgt_print_tail("bg-mock blue", blue.log_path);
+    bgt_print_tail("bg-mock green", green.log_path);
 }
 
 #define CHECK_OR_DUMP(cond, ...)                                                             \
@@ -332,70 +321,32 @@ static void dump_logs(void)
         }                                                                                    \
     } while (0)
 
-/* text with every `from` replaced by `to`; caller frees. */
-static char *replace_all(const char *text, const char *from, const char *to)
-{
-    bg_buf out;
-    bg_buf_init(&out, 0);
-    size_t flen = strlen(from);
-    for (const char *p = text, *hit; *p; p = hit + flen) {
-        hit = strstr(p, from);
-        if (!hit) {
-            bg_buf_puts(&out, p);
-            break;
-        }
-        bg_buf_append(&out, p, (size_t)(hit - p));
-        bg_buf_puts(&out, to);
-    }
-    return bg_buf_steal(&out);
-}
-
 /* docs/nginx-hitless.conf with its paths in tmp and its port; docs/bg-gate-weights.lua
  * next to it. */
 static int install_documented_snippet(void)
 {
-    char *doc_path = bgt_src("docs/nginx-hitless.conf");
     char *lua_path = bgt_src("docs/bg-gate-weights.lua");
-    char *doc = bgt_read_file(doc_path), *lua = bgt_read_file(lua_path);
-    char *dir = bg_asprintf("%s/", tmp), *listen = bg_asprintf("127.0.0.1:%d", nginx_port);
-    char *a = doc ? replace_all(doc, "/etc/nginx/bg-gate/", dir) : NULL;
-    char *b = a ? replace_all(a, "127.0.0.1:8080", listen) : NULL;
+    char *lua = bgt_read_file(lua_path);
+    char *b = bgt_nginx_snippet("docs/nginx-hitless.conf", tmp, nginx_port);
     int rc = b && lua ? 0 : -1;
     if (!rc) {
         write_tmp_file("hitless.conf", b);
         write_tmp_file("bg-gate-weights.lua", lua);
     }
-    free(doc_path);
     free(lua_path);
-    free(doc);
     free(lua);
-    free(dir);
-    free(listen);
-    free(a);
     free(b);
     return rc;
 }
 
 static int write_nginx_conf(void)
 {
-    char *text = bg_asprintf(
-        "load_module " NDK_MODULE ";\n"
-        "load_module " LUA_MODULE ";\n"
-        "worker_processes 1;\n"
-        "pid %1$s/nginx.pid;\n"
-        "error_log %1$s/error.log notice;\n"
-        "events { worker_connections 256; }\n"
-        "http {\n"
-        "    access_log off;\n"
-        "    client_body_temp_path %1$s/client_body;\n"
-        "    proxy_temp_path %1$s/proxy;\n"
-        "    fastcgi_temp_path %1$s/fastcgi;\n"
-        "    uwsgi_temp_path %1$s/uwsgi;\n"
-        "    scgi_temp_path %1$s/scgi;\n"
-        "    include %1$s/hitless.conf;\n"
-        "}\n",
-        tmp);
+    char *include = bg_asprintf("    include %s/hitless.conf;\n", tmp);
+    char *text = bgt_nginx_conf(tmp, "load_module " NDK_MODULE ";\nload_module " LUA_MODULE
+                                     ";\n",
+                                1, 256, "off", include);
     write_tmp_file("nginx.conf", text);
+    free(include);
     free(text);
     return install_documented_snippet();
 }
@@ -432,18 +383,6 @@ static int new_router(bg_router **out, const char *reload_argv_json, bg_error *e
     return rc;
 }
 
-static pid_t nginx_pid(void)
-{
-    char *s = read_tmp_file("nginx.pid");
-    long pid = 0;
-    if (s) {
-        s[strcspn(s, "\n")] = '\0';
-        bg_parse_long(&pid, s, 1, 1 << 22);
-    }
-    free(s);
-    return (pid_t)pid;
-}
-
 /* The first install (upstream file tested by the real nginx -t, reload `true`), then nginx. */
 static const char *start_nginx(void)
 {
@@ -458,36 +397,18 @@ static const char *start_nginx(void)
         fprintf(stderr, "first install: %s\n", err.msg);
         return "could not write the first upstream file";
     }
-    char *conf = tmp_path("nginx.conf"), *elog = tmp_path("error.log");
-    const char *argv[] = {NGINX_BIN, "-c", conf, "-p", tmp, "-e", elog, NULL};
-    int code = bgt_run_cmd(argv, 10);
+    char *conf = tmp_path("nginx.conf");
+    int code = bgt_nginx_start(tmp, conf, 10);
     free(conf);
-    free(elog);
-    for (int i = 0; code == 0 && i < 500 && nginx_pid() <= 0; i++)
-        sleep_ms(10);
-    if (code != 0 || nginx_pid() <= 0) {
+    if (code != 0) {
         dump_logs();
         return "nginx did not start";
     }
     return NULL;
 }
 
-static void stop_nginx(void)
-{
-    pid_t pid = nginx_pid();
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
-        sleep_ms(10);
-    if (kill(pid, 0) == 0)
-        kill(pid, SIGKILL);
-}
-
 static void nginx_setup(void)
 {
-    const char *mock_args_blue[] = {"--model", "blue-model", NULL};
-    const char *mock_args_green[] = {"--model", "green-model", NULL};
     skip_reason = setup_error = NULL;
     memset(&blue, 0, sizeof blue);
     memset(&green, 0, sizeof green);
@@ -511,8 +432,7 @@ static void nginx_setup(void)
         return;
     }
     chmod(tmp, 0755); /* nginx workers run as another user when we are root */
-    if (bgt_mock_start(&blue, tmp, "blue", mock_args_blue) != 0 ||
-        bgt_mock_start(&green, tmp, "green", mock_args_green) != 0) {
+    if (bgt_mock_pair_start(&blue, &green, tmp, NULL) != 0) {
         setup_error = "bg-mock did not start";
         return;
     }
@@ -528,10 +448,7 @@ static void nginx_setup(void)
 static void nginx_teardown(void)
 {
     if (tmp) {
-        stop_nginx();
-        bgt_mock_stop(&blue);
-        bgt_mock_stop(&green);
-        bgt_rmtree(tmp);
+        bgt_nginx_pair_stop(tmp, &blue, &green);
         free(tmp);
         tmp = NULL;
     }
@@ -548,53 +465,18 @@ static void nginx_teardown(void)
         ck_assert_msg(setup_error == NULL, "setup: %s", setup_error);                       \
     } while (0)
 
-typedef struct answer {
-    long status;
-    char upstream[128];
-    char model[64];
-} answer;
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = size * n;
-    if (len > 15 && strncasecmp(p, "X-BG-Upstream:", 14) == 0)
-        sscanf(p + 14, " %127[^\r\n]", a->upstream);
-    return len;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    const char *m = memmem(p, size * n, "\"id\":\"", 6);
-    if (m && !a->model[0])
-        sscanf(m + 6, "%63[^\"]", a->model);
-    return size * n;
-}
-
 /* GET /v1/models through nginx on a fresh connection. */
-static void ask(answer *a)
+static void ask(bgt_answer *a)
 {
     char url[128];
-    memset(a, 0, sizeof *a);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/models", nginx_port);
-    CURL *c = curl_easy_init();
-    ck_assert_ptr_nonnull(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    curl_easy_cleanup(c);
+    bgt_http_ask(a, url, NULL, 5000);
 }
 
 /* One answer, checked: 200, from one of the pools, and that pool's model. true: blue. */
 static bool ask_pool(int i)
 {
-    answer a;
+    bgt_answer a;
     ask(&a);
     CHECK_OR_DUMP(a.status == 200, "request %d: status %ld", i, a.status);
     bool is_blue = strcmp(a.upstream, blue_addr) == 0;
@@ -610,34 +492,6 @@ static void count_answers(int n, int *from_blue, int *from_green)
     *from_blue = *from_green = 0;
     for (int i = 0; i < n; i++)
         *(ask_pool(i) ? from_blue : from_green) += 1;
-}
-
-/* Children of the nginx master that are alive: exactly one, its pid (else 0). */
-static pid_t nginx_worker(void)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t master = nginx_pid(), one = 0;
-    int n = 0;
-    while (d && (e = readdir(d))) {
-        char path[300];
-        long pid = 0, ppid = 0;
-        char state = 0;
-        if (bg_parse_long(&pid, e->d_name, 1, 1 << 22) < 0)
-            continue;
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        char *stat = bgt_read_file(path);
-        const char *close = stat ? strrchr(stat, ')') : NULL;
-        if (close && sscanf(close + 1, " %c %ld", &state, &ppid) == 2 && ppid == master &&
-            state != 'Z') {
-            n++;
-            one = (pid_t)pid;
-        }
-        free(stat);
-    }
-    if (d)
-        closedir(d);
-    return n == 1 ? one : 0;
 }
 
 /* Sets weights and returns the ms from bg_router_set returning to the first answer from
@@ -664,7 +518,7 @@ START_TEST(hitless_flip_is_visible_within_50_ms_without_reload)
     sleep_ms(50);
     count_answers(5, &b, &g);
     CHECK_OR_DUMP(b == 5, "before the flips: blue %d / green %d", b, g);
-    pid_t worker = nginx_worker();
+    pid_t worker = bgt_nginx_worker(tmp);
     ck_assert_int_ne(worker, 0);
     double worst = 0, sum = 0;
     for (int i = 0; i < 10; i++) {
@@ -682,7 +536,7 @@ START_TEST(hitless_flip_is_visible_within_50_ms_without_reload)
             sum / 10, worst);
     CHECK_OR_DUMP(worst < 50, "a flip took %.1f ms to be seen", worst);
     /* no reload happened: the very same worker answered throughout */
-    ck_assert_int_eq(nginx_worker(), worker);
+    ck_assert_int_eq(bgt_nginx_worker(tmp), worker);
     bg_router_free(r);
 }
 END_TEST

@@ -9,9 +9,7 @@
  * weights it starts from. Without nginx or $BG_MOCK_BIN the tests are skipped, loudly.
  */
 #include <curl/curl.h>
-#include <dirent.h>
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,11 +17,12 @@
 #include <unistd.h>
 
 #include "../support/check_main.h"
+#include "../support/nginxfix.h"
 #include "../support/proc.h"
 #include "bggate/router.h"
 #include "bggate/util.h"
 
-#define NGINX_BIN "/usr/sbin/nginx"
+#define NGINX_BIN BGT_NGINX_BIN
 
 static char *tmp;
 static bgt_mock blue, green;
@@ -43,24 +42,14 @@ static char *tmp_path(const char *name)
     return bg_asprintf("%s/%s", tmp, name);
 }
 
-/* Prints the end of a log (the last 4 KiB). */
-static void print_file(const char *label, const char *path)
-{
-    char *text = bgt_read_file(path);
-    size_t len = text ? strlen(text) : 0;
-    const char *from = text && len > 4096 ? text + len - 4096 : text;
-    fprintf(stderr, "--- %s (%s) ---\n%s\n", label, path, from ? from : "(missing)");
-    free(text);
-}
-
 /* Prints what the servers logged; called before a traffic assertion fails. */
 static void dump_logs(void)
 {
     char *err = tmp_path("error.log"), *up = tmp_path("up.conf");
-    print_file("nginx error.log", err);
-    print_file("upstream file", up);
-    print_file("bg-mock blue", blue.log_path);
-    print_file("bg-mock green", green.log_path);
+    bgt_print_tail("nginx error.log", err);
+    bgt_print_tail("upstream file", up);
+    bgt_print_tail("bg-mock blue", blue.log_path);
+    bgt_print_tail("bg-mock green", green.log_path);
     free(err);
     free(up);
 }
@@ -76,19 +65,8 @@ static void dump_logs(void)
 /* The main config: temp paths in tmp, then the documented http-level snippet. */
 static int write_nginx_conf(void)
 {
-    char *conf = tmp_path("nginx.conf");
-    char *text = bg_asprintf(
-        "worker_processes 1;\n"
-        "pid %1$s/nginx.pid;\n"
-        "error_log %1$s/error.log notice;\n"
-        "events { worker_connections 64; }\n"
-        "http {\n"
-        "    access_log %1$s/access.log;\n"
-        "    client_body_temp_path %1$s/client_body;\n"
-        "    proxy_temp_path %1$s/proxy;\n"
-        "    fastcgi_temp_path %1$s/fastcgi;\n"
-        "    uwsgi_temp_path %1$s/uwsgi;\n"
-        "    scgi_temp_path %1$s/scgi;\n"
+    char *conf = tmp_path("nginx.conf"), *access = tmp_path("access.log");
+    char *http = bg_asprintf(
         "    # --- docs/nginx-reload.conf ---\n"
         "    include %1$s/up.conf;\n"
         "    server {\n"
@@ -101,12 +79,14 @@ static int write_nginx_conf(void)
         "            proxy_read_timeout 300s;\n"
         "            add_header X-BG-Upstream $upstream_addr always;\n"
         "        }\n"
-        "    }\n"
-        "}\n",
+        "    }\n",
         tmp, nginx_port);
+    char *text = bgt_nginx_conf(tmp, "", 1, 64, access, http);
     bg_error err = {0};
     int rc = bg_file_write_atomic(conf, text, strlen(text), &err);
     free(conf);
+    free(access);
+    free(http);
     free(text);
     return rc;
 }
@@ -135,30 +115,9 @@ static char *router_json(const char *test_argv_json)
 static int new_router(bg_router **out, const char *test_argv_json, bg_error *err)
 {
     char *json = router_json(test_argv_json);
-    cJSON *root = cJSON_Parse(json);
-    bg_pools pools;
-    memset(&pools, 0, sizeof pools);
-    int rc = root ? bg_pools_parse(&pools, root, err) : BG_EINVAL;
-    if (!rc)
-        rc = bg_router_new(out, root, &pools, err);
-    bg_pools_dispose(&pools);
-    cJSON_Delete(root);
+    int rc = bgt_router_from_json(out, json, err);
     free(json);
     return rc;
-}
-
-static pid_t nginx_pid(void)
-{
-    char *path = tmp_path("nginx.pid");
-    char *s = bgt_read_file(path);
-    long pid = 0;
-    free(path);
-    if (s) {
-        s[strcspn(s, "\n")] = '\0';
-        bg_parse_long(&pid, s, 1, 1 << 22);
-    }
-    free(s);
-    return (pid_t)pid;
 }
 
 /* Writes the first upstream file (nginx cannot start without it), then starts nginx. */
@@ -177,18 +136,11 @@ static const char *start_nginx(void)
     if (at)
         boot = bg_asprintf("%.*s\"reload_argv\": [\"true\"], \"timeout_s\": 10}}",
                            (int)(at - json), json);
-    cJSON *root = cJSON_Parse(boot);
-    bg_pools pools;
-    memset(&pools, 0, sizeof pools);
     bg_weights w = {{100, 0}};
-    int rc = root ? bg_pools_parse(&pools, root, &err) : -1;
-    if (!rc)
-        rc = bg_router_new(&r, root, &pools, &err);
+    int rc = bgt_router_from_json(&r, boot, &err);
     if (!rc)
         rc = bg_router_set(r, &w, &err);
     bg_router_free(r);
-    bg_pools_dispose(&pools);
-    cJSON_Delete(root);
     free(boot);
     free(json);
     free(test);
@@ -196,36 +148,18 @@ static const char *start_nginx(void)
         fprintf(stderr, "bootstrap upstream file: %s\n", err.msg);
         return "could not write the first upstream file";
     }
-    char *conf = tmp_path("nginx.conf"), *elog = tmp_path("error.log");
-    const char *argv[] = {NGINX_BIN, "-c", conf, "-p", tmp, "-e", elog, NULL};
-    int code = bgt_run_cmd(argv, 10);
+    char *conf = tmp_path("nginx.conf");
+    int code = bgt_nginx_start(tmp, conf, 10);
     free(conf);
-    free(elog);
-    for (int i = 0; code == 0 && i < 500 && nginx_pid() <= 0; i++)
-        sleep_ms(10);
-    if (code != 0 || nginx_pid() <= 0) {
+    if (code != 0) {
         dump_logs();
         return "nginx did not start";
     }
     return NULL;
 }
 
-static void stop_nginx(void)
-{
-    pid_t pid = nginx_pid();
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
-        sleep_ms(10);
-    if (kill(pid, 0) == 0)
-        kill(pid, SIGKILL);
-}
-
 static void setup(void)
 {
-    const char *mock_args_blue[] = {"--model", "blue-model", NULL};
-    const char *mock_args_green[] = {"--model", "green-model", NULL};
     skip_reason = setup_error = NULL;
     memset(&blue, 0, sizeof blue);
     memset(&green, 0, sizeof green);
@@ -245,8 +179,7 @@ static void setup(void)
         return;
     }
     chmod(tmp, 0755); /* nginx workers run as another user when we are root */
-    if (bgt_mock_start(&blue, tmp, "blue", mock_args_blue) != 0 ||
-        bgt_mock_start(&green, tmp, "green", mock_args_green) != 0) {
+    if (bgt_mock_pair_start(&blue, &green, tmp, NULL) != 0) {
         setup_error = "bg-mock did not start";
         return;
     }
@@ -262,10 +195,7 @@ static void setup(void)
 static void teardown(void)
 {
     if (tmp) {
-        stop_nginx();
-        bgt_mock_stop(&blue);
-        bgt_mock_stop(&green);
-        bgt_rmtree(tmp);
+        bgt_nginx_pair_stop(tmp, &blue, &green);
         free(tmp);
         tmp = NULL;
     }
@@ -283,61 +213,12 @@ static void teardown(void)
 
 /* --- requests through nginx --- */
 
-typedef struct answer {
-    long status;
-    char upstream[128];
-    char model[64];
-} answer;
-
-static size_t on_header(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    size_t len = size * n;
-    static const char name[] = "X-BG-Upstream:";
-    if (len > sizeof name && strncasecmp(p, name, sizeof name - 1) == 0) {
-        const char *v = p + sizeof name - 1;
-        size_t vl = len - (sizeof name - 1);
-        while (vl && (*v == ' '))
-            v++, vl--;
-        while (vl && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
-            vl--;
-        bg_strlcpy(a->upstream, v, vl + 1 < sizeof a->upstream ? vl + 1 : sizeof a->upstream);
-    }
-    return len;
-}
-
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    answer *a = ud;
-    const char *m = memmem(p, size * n, "-model", 6);
-    if (m && !a->model[0]) {
-        const char *s = m;
-        while (s > p && s[-1] != '"')
-            s--;
-        bg_strlcpy(a->model, s, (size_t)(m + 6 - s) + 1 < sizeof a->model
-                                    ? (size_t)(m + 6 - s) + 1
-                                    : sizeof a->model);
-    }
-    return size * n;
-}
-
 /* GET /v1/models through nginx on a fresh connection. */
-static void ask(answer *a)
+static void ask(bgt_answer *a)
 {
     char url[128];
-    memset(a, 0, sizeof *a);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/models", nginx_port);
-    CURL *c = curl_easy_init();
-    ck_assert_ptr_nonnull(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, a);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-    curl_easy_cleanup(c);
+    bgt_http_ask(a, url, NULL, 5000);
 }
 
 /* n requests; counts which pool answered each (by upstream address and model name). */
@@ -345,7 +226,7 @@ static void count_answers(int n, int *from_blue, int *from_green)
 {
     *from_blue = *from_green = 0;
     for (int i = 0; i < n; i++) {
-        answer a;
+        bgt_answer a;
         ask(&a);
         CHECK_OR_DUMP(a.status == 200, "request %d: status %ld", i, a.status);
         bool is_blue = strcmp(a.upstream, blue_addr) == 0;
@@ -373,51 +254,16 @@ static void expect_all_from(bool want_blue, int n)
     }
 }
 
-/* Number of live children of the nginx master (from /proc); *one is one of them. */
-static int nginx_workers(pid_t master, pid_t *one)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-    while (d && (e = readdir(d))) {
-        char path[300];
-        long pid = 0;
-        if (bg_parse_long(&pid, e->d_name, 1, 1 << 22) < 0)
-            continue;
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        char *stat = bgt_read_file(path);
-        const char *close = stat ? strrchr(stat, ')') : NULL;
-        char state = 0;
-        long ppid = 0;
-        if (close && sscanf(close + 1, " %c %ld", &state, &ppid) == 2 && ppid == master &&
-            state != 'Z') {
-            n++;
-            *one = (pid_t)pid;
-        }
-        free(stat);
-    }
-    if (d)
-        closedir(d);
-    return n;
-}
-
-/* The only worker of the nginx master (0 when there are several). */
-static pid_t nginx_worker(void)
-{
-    pid_t one = 0;
-    return nginx_workers(nginx_pid(), &one) == 1 ? one : 0;
-}
-
 /* `nginx -s reload` returns before the master has re-read its config, and the old worker
  * finishes gracefully (and may still accept for a moment): wait (bounded) until a single
  * worker other than `old` is left, so a measurement sees only the new config. */
 static void wait_for_new_worker(pid_t old)
 {
     double deadline = bg_now_ms() + 10000;
-    pid_t now = nginx_worker();
+    pid_t now = bgt_nginx_worker(tmp);
     while ((now == 0 || now == old) && bg_now_ms() < deadline) {
         sleep_ms(20);
-        now = nginx_worker();
+        now = bgt_nginx_worker(tmp);
     }
     CHECK_OR_DUMP(now != 0 && now != old, "no new nginx worker alone within 10 s");
 }
@@ -457,7 +303,7 @@ START_TEST(nginx_canary_splits_traffic_by_weight)
     ck_assert_msg(new_router(&r, NULL, &err) == 0, "%s", err.msg);
     set_weights(r, 0, 100);
     expect_all_from(false, 5);
-    pid_t old = nginx_worker();
+    pid_t old = bgt_nginx_worker(tmp);
     set_weights(r, 75, 25);
     wait_for_new_worker(old);
     count_answers(40, &b, &g);
