@@ -66,9 +66,21 @@ static int recover_interrupted(cycle *y, bg_error *err)
             return rc;
         now = st->weights_before;
     }
-    if (st->target >= 0 && st->pool[st->target].status &&
-        strcmp(st->pool[st->target].status, "live") != 0)
+    bool verified = strcmp(st->phase, "drain") == 0;
+    if (verified && st->target >= 0 && bg_weights_live(&now) == st->target) {
+        /* it died while draining: the new pool had passed verification and has the
+         * traffic, so it is the live pool; the old one stays warm */
+        int old = (int)bg_pool_other((bg_pool_id)st->target);
+        bg_state_set_str(&st->pool[st->target].status, "live");
+        st->pool[st->target].gated = true;
+        if (st->pool[old].release_id) {
+            bg_state_set_str(&st->pool[old].status, "warm");
+            st->pool[old].keep_warm_until = bg_wall_s() + (double)y->c.set.keep_warm_s;
+        }
+    } else if (st->target >= 0 && st->pool[st->target].status &&
+               strcmp(st->pool[st->target].status, "live") != 0) {
         bg_state_set_str(&st->pool[st->target].status, "failed");
+    }
     st->has_weights = true;
     st->weights = now;
     st->live = bg_weights_live(&now);

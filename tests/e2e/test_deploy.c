@@ -549,7 +549,8 @@ static pid_t deploy_until_phase(const char *phase, const char *cold_ms, const ch
     ck_assert_int_gt(pid, 0);
     char path[700], needle[64];
     snprintf(path, sizeof path, "%s/e2e.json", state_dir);
-    snprintf(needle, sizeof needle, "\"%s\"", phase);
+    /* the deploy record's phase, as the state file prints it */
+    snprintf(needle, sizeof needle, "\"phase\":\t\"%s\"", phase);
     bool there = false;
     for (int i = 0; i < 600 && !there; i++) {
         char *st = bgt_read_file(path);
@@ -569,7 +570,10 @@ static pid_t deploy_until_phase(const char *phase, const char *cold_ms, const ch
 static void kill_in_phase_then_recover(const char *phase, const char *cold_ms,
                                        const char *latency_ms, bool traffic_moved)
 {
-    commit_release("good-model");
+    char path[700];
+    snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
+    if (access(path, F_OK) != 0) /* else the caller committed its own config */
+        commit_release("good-model");
     pid_t pid = deploy_until_phase(phase, cold_ms, latency_ms);
     kill(pid, SIGKILL);
     bgt_wait(pid, 10);
@@ -608,6 +612,37 @@ START_TEST(sigkill_during_verify_restores_the_router_and_recovers)
     /* verify requests go through nginx to the slow new pool: killed there, traffic has
      * moved to a pool that was never verified — the next deploy must put it back first */
     kill_in_phase_then_recover("verify", "200", "700", true);
+}
+END_TEST
+
+START_TEST(sigkill_during_deploy_is_explained_and_recovered)
+{
+    NEED_NGINX();
+    setenv("POOL_DEPLOY_SLEEP", "3", 1); /* a slow rollout of the new release */
+    kill_in_phase_then_recover("deploy", "200", "0", false);
+    unsetenv("POOL_DEPLOY_SLEEP");
+}
+END_TEST
+
+START_TEST(sigkill_during_warmup_is_explained_and_recovered)
+{
+    NEED_NGINX();
+    kill_in_phase_then_recover("warmup", "200", "1500", false);
+}
+END_TEST
+
+START_TEST(sigkill_during_flip_restores_the_router_and_recovers)
+{
+    NEED_NGINX();
+    /* a slow `nginx -t`: killed while the new upstream file is swapped in but not yet
+     * tested or reloaded — the next deploy must put the router back first */
+    char conf[700], argv[1600];
+    snprintf(conf, sizeof conf, "%s/nginx.conf", tmp);
+    snprintf(argv, sizeof argv,
+             "[\"/bin/sh\", \"-c\", \"sleep 2; exec %s -t -q -c %s -p %s/\"]", NGINX, conf, tmp);
+    write_config("good-model", argv, NULL);
+    ck_assert_int_eq(bgt_repo_commit(&repo, "slow router test", NULL), 0);
+    kill_in_phase_then_recover("flip", "200", "0", true);
 }
 END_TEST
 
@@ -694,6 +729,9 @@ Suite *make_suite(void)
     tcase_add_test(tc, sigkill_during_health_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_gate_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_verify_restores_the_router_and_recovers);
+    tcase_add_test(tc, sigkill_during_deploy_is_explained_and_recovered);
+    tcase_add_test(tc, sigkill_during_warmup_is_explained_and_recovered);
+    tcase_add_test(tc, sigkill_during_flip_restores_the_router_and_recovers);
     tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
     suite_add_tcase(s, tc);
     return s;
