@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../support/check_main.h"
@@ -26,6 +27,7 @@ static char repo_dir[600], state_dir[600], reports[600], upstreams[600];
 static int blue_port, green_port, nginx_port;
 static bgt_repo repo;
 static bool have_nginx;
+static bool hitless; /* the "hitless" test case: nginx mode hitless (Lua) */
 
 /* ---- fixture ---- */
 
@@ -44,8 +46,32 @@ static char *tmp_path(const char *rel)
     return p;
 }
 
+#define LUA_MODULES                                                                         \
+    "load_module /usr/lib/nginx/modules/ndk_http_module.so;\n"                              \
+    "load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;\n"
+
+/* hitless: both pools' upstreams once, and the weights file the Lua reads */
+static void write_hitless_files(int blue, int green)
+{
+    char text[512];
+    snprintf(text, sizeof text,
+             "# bg-gate: hitless upstreams (managed by bg-gate; do not edit)\n"
+             "upstream bg_gate_blue {\n    server 127.0.0.1:%d; # blue\n    keepalive 32;\n}\n"
+             "upstream bg_gate_green {\n    server 127.0.0.1:%d; # green\n    keepalive 32;\n}\n",
+             blue_port, green_port);
+    write_file(upstreams, text);
+    snprintf(text, sizeof text, "{\"blue\": %d, \"green\": %d}\n", blue, green);
+    char *w = tmp_path("weights.json");
+    write_file(w, text);
+    free(w);
+}
+
 static void write_upstreams(int blue, int green)
 {
+    if (hitless) {
+        write_hitless_files(blue, green);
+        return;
+    }
     char text[512];
     snprintf(text, sizeof text,
              "# bg-gate: blue=%d green=%d (managed by bg-gate; do not edit)\n"
@@ -72,6 +98,10 @@ static void write_config(const char *served, const char *test_argv_json, const c
     nginx_cmd(test_argv, sizeof test_argv, "\"-t\", \"-q\", ");
     nginx_cmd(reload_argv, sizeof reload_argv, "\"-s\", \"reload\", ");
     char *pool_sh = bgt_src("tests/fixtures/deploy/pool.sh");
+    char mode[800] = "";
+    if (hitless)
+        snprintf(mode, sizeof mode, "\"mode\": \"hitless\", \"weights_file\": \"%s/weights.json\", ",
+                 tmp);
     char *cfg = NULL;
     ck_assert_int_ge(
         asprintf(&cfg,
@@ -87,14 +117,14 @@ static void write_config(const char *served, const char *test_argv_json, const c
                  "   \"deploy\": {\"driver\": \"command\", \"argv\": [\"%s\", \"deploy\", \"%s/pools/green\", \"%d\"], \"timeout_s\": 30},\n"
                  "   \"stop\": {\"argv\": [\"%s\", \"stop\", \"%s/pools/green\", \"%d\"]}}},\n"
                  " \"health\": {\"timeout_s\": 5, \"interval_ms\": 50, \"max_interval_ms\": 200},\n"
-                 " \"router\": {\"driver\": \"nginx\", \"upstream_file\": \"%s\",\n"
+                 " \"router\": {\"driver\": \"nginx\", %s\"upstream_file\": \"%s\",\n"
                  "   \"test_argv\": %s, \"reload_argv\": %s,\n"
                  "   \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": \"%s\"},\n"
                  " \"gate\": {\"concurrency\": 4},\n"
                  " \"promotion\": {\"verify_requests\": 3, \"drain_timeout_s\": 5, \"keep_warm_s\": 3600},\n"
                  " \"state\": {\"dir\": \"%s\"}}\n",
                  served, served, blue_port, pool_sh, tmp, blue_port, pool_sh, tmp, blue_port,
-                 green_port, pool_sh, tmp, green_port, pool_sh, tmp, green_port, upstreams,
+                 green_port, pool_sh, tmp, green_port, pool_sh, tmp, green_port, mode, upstreams,
                  test_argv_json ? test_argv_json : test_argv, reload_argv, nginx_port,
                  header ? header : "X-BG-Upstream", state_dir),
         0);
@@ -110,8 +140,36 @@ static void commit_release(const char *served)
     ck_assert_int_eq(bgt_repo_commit(&repo, served, NULL), 0);
 }
 
+/* hitless: the documented snippet (docs/nginx-hitless.conf) pointed at tmp, with the Lua */
+static void start_nginx_hitless(void)
+{
+    /* nginx workers run unprivileged and read the Lua and weights files per request */
+    ck_assert_int_eq(chmod(tmp, 0755), 0);
+    char *lua_src = bgt_src("docs/bg-gate-weights.lua");
+    char *lua = bgt_read_file(lua_src);
+    ck_assert_ptr_nonnull(lua);
+    char *lua_dst = tmp_path("bg-gate-weights.lua");
+    write_file(lua_dst, lua);
+    char *snippet = bgt_nginx_snippet("docs/nginx-hitless.conf", tmp, nginx_port);
+    ck_assert_ptr_nonnull(snippet);
+    char *conf = bgt_nginx_conf(tmp, LUA_MODULES, 1, 256, "off", snippet);
+    char *path = tmp_path("nginx.conf");
+    write_file(path, conf);
+    ck_assert_int_eq(bgt_nginx_start(tmp, path, 10), 0);
+    free(lua_src);
+    free(lua);
+    free(lua_dst);
+    free(snippet);
+    free(conf);
+    free(path);
+}
+
 static void start_nginx(void)
 {
+    if (hitless) {
+        start_nginx_hitless();
+        return;
+    }
     char *http = NULL;
     ck_assert_int_ge(
         asprintf(&http,
@@ -708,6 +766,53 @@ START_TEST(validate_checks_the_deploy_sections_without_touching_anything)
 }
 END_TEST
 
+static bool have_lua(void)
+{
+    return access("/usr/lib/nginx/modules/ngx_http_lua_module.so", R_OK) == 0 &&
+           access("/usr/lib/nginx/modules/ndk_http_module.so", R_OK) == 0;
+}
+
+static void setup_hitless(void)
+{
+    hitless = true;
+    setup();
+}
+
+START_TEST(hitless_mode_deploys_rolls_back_and_survives_a_failed_gate)
+{
+    NEED_NGINX();
+    if (!have_lua()) {
+        fprintf(stderr, "SKIPPED %s: libnginx-mod-http-lua is not installed\n", __func__);
+        return;
+    }
+    pid_t master = bgt_nginx_pid(tmp);
+    commit_release("good-model");
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+    commit_release("bad-model");
+    deploy(NULL, &r);
+    expect_exit(&r, 1);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+    commit_release("good-model-2");
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "good-model-2");
+    run_ok("rollback");
+    expect_live(green_port, "good-model");
+    char *w = tmp_path("weights.json");
+    char *text = bgt_read_file(w);
+    ck_assert_ptr_nonnull(strstr(text, "\"green\": 100") ? text : strstr(text, "\"green\":100"));
+    free(text);
+    free(w);
+    ck_assert_int_eq(bgt_nginx_pid(tmp), master); /* the same nginx throughout */
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -733,6 +838,11 @@ Suite *make_suite(void)
     tcase_add_test(tc, sigkill_during_warmup_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_flip_restores_the_router_and_recovers);
     tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hitless");
+    tcase_add_checked_fixture(tc, setup_hitless, teardown);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, hitless_mode_deploys_rolls_back_and_survives_a_failed_gate);
     suite_add_tcase(s, tc);
     return s;
 }
