@@ -28,6 +28,7 @@ static int blue_port, green_port, nginx_port;
 static bgt_repo repo;
 static bool have_nginx;
 static bool hitless; /* the "hitless" test case: nginx mode hitless (Lua) */
+static const char *drain_metric = ""; /* extra promotion members (JSON text) */
 
 /* ---- fixture ---- */
 
@@ -121,12 +122,12 @@ static void write_config(const char *served, const char *test_argv_json, const c
                  "   \"test_argv\": %s, \"reload_argv\": %s,\n"
                  "   \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": \"%s\"},\n"
                  " \"gate\": {\"concurrency\": 4},\n"
-                 " \"promotion\": {\"verify_requests\": 3, \"drain_timeout_s\": 5, \"keep_warm_s\": 3600},\n"
+                 " \"promotion\": {\"verify_requests\": 3, \"drain_timeout_s\": 5, \"keep_warm_s\": 3600%s},\n"
                  " \"state\": {\"dir\": \"%s\"}}\n",
                  served, served, blue_port, pool_sh, tmp, blue_port, pool_sh, tmp, blue_port,
                  green_port, pool_sh, tmp, green_port, pool_sh, tmp, green_port, mode, upstreams,
                  test_argv_json ? test_argv_json : test_argv, reload_argv, nginx_port,
-                 header ? header : "X-BG-Upstream", state_dir),
+                 header ? header : "X-BG-Upstream", drain_metric, state_dir),
         0);
     snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
     write_file(path, cfg);
@@ -761,6 +762,38 @@ START_TEST(sigkill_during_flip_restores_the_router_and_recovers)
 }
 END_TEST
 
+START_TEST(sigkill_during_drain_keeps_the_verified_pool_live)
+{
+    NEED_NGINX();
+    /* drain on a counter the old pool never brings to 0: the drain phase lasts its whole
+     * timeout, long enough to be killed in. The new pool was verified by then. */
+    bgt_answer a;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", blue_port);
+    bgt_http_ask(&a, url, "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                 5000);
+    ck_assert_int_eq(a.status, 200);
+    drain_metric = ", \"drain_metric\": \"vllm:request_success_total\"";
+    write_config("good-model", NULL, NULL);
+    drain_metric = "";
+    ck_assert_int_eq(bgt_repo_commit(&repo, "drain on a counter", NULL), 0);
+    pid_t pid = deploy_until_phase("drain", "200", "0");
+    kill(pid, SIGKILL);
+    bgt_wait(pid, 10);
+    expect_live(green_port, "good-model");
+    bgt_result r;
+    deploy(NULL, &r); /* recovers: green is live and verified, nothing else to do */
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "did not finish") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "nothing to deploy") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "restoring the router") == NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    cJSON *s = status_json();
+    ck_assert_str_eq(live_of(s), "green");
+    cJSON_Delete(s);
+}
+END_TEST
+
 START_TEST(two_concurrent_deploys_one_proceeds_the_other_exits_4)
 {
     NEED_NGINX();
@@ -895,6 +928,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, sigkill_during_deploy_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_warmup_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_flip_restores_the_router_and_recovers);
+    tcase_add_test(tc, sigkill_during_drain_keeps_the_verified_pool_live);
     tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
     suite_add_tcase(s, tc);
     tc = tcase_create("hitless");
