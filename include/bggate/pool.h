@@ -54,6 +54,9 @@ typedef struct bg_pool_config {
     char **stop_argv;          /* NULL-terminated, or NULL: no stop command */
     long stop_timeout_s;       /* default 120 */
     char *http_url, *http_token_env, *http_status_url; /* http driver */
+    const char *api_key;       /* not from JSON: set by the caller (the gate's API key) and
+                                * sent as Authorization: Bearer on health, /v1/models,
+                                * warm-up and /metrics requests; never logged, not owned */
     char *http_stop_url;       /* http: POSTed by bg_pool_stop; NULL: stop is a no-op */
 } bg_pool_config;
 

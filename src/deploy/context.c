@@ -31,6 +31,12 @@ int bg_deploy_ctx_open(deploy_ctx *c, const bg_config *cfg, bool take_lock, bg_e
         rc = bg_pools_parse(&c->pools, cfg->root, err);
         c->pools_ok = rc == 0;
     }
+    if (!rc) {
+        /* authenticated servers need the key for /v1/models, warm-up and /metrics too */
+        const char *key = cfg->gate.api_key_env ? getenv(cfg->gate.api_key_env) : NULL;
+        for (int i = 0; i < BG_POOL_COUNT; i++)
+            c->pools.pool[i].api_key = key && *key ? key : NULL;
+    }
     if (!rc)
         rc = bg_router_new(&c->router, cfg->root, &c->pools, err);
     if (rc) {
@@ -204,6 +210,14 @@ static int verify_one(deploy_ctx *c, const char *url, const char *body, bg_pool_
     bg_buf_init(&v.body, 1u << 20);
     CURL *e = curl_easy_init();
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    const char *key = c->pools.pool[target].api_key;
+    if (key) {
+        /* the router may sit in front of authenticated servers, like the gate's requests */
+        char *auth = bg_asprintf("Authorization: Bearer %s", key);
+        if (auth)
+            h = curl_slist_append(h, auth);
+        free(auth);
+    }
     char eb[CURL_ERROR_SIZE] = "";
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);

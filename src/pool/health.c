@@ -308,9 +308,11 @@ static int probes_step(waiter *w, double now, bool *all_ready, bg_error *err)
         if (p->busy || now < p->next_ms)
             continue;
         long t = ms_left(w->deadline_ms, PROBE_TIMEOUT_MS);
-        int rc = bg_pool_http_start(&p->health, w->multi, p->health_url, NULL, NULL, t, err);
+        int rc = bg_pool_http_start(&p->health, w->multi, p->health_url, NULL, w->pool->api_key, t,
+                                    err);
         if (!rc)
-            rc = bg_pool_http_start(&p->models, w->multi, p->models_url, NULL, NULL, t, err);
+            rc = bg_pool_http_start(&p->models, w->multi, p->models_url, NULL, w->pool->api_key, t,
+                                    err);
         if (rc < 0)
             return rc;
         p->busy = true;
@@ -448,7 +450,7 @@ int bg_pool_warmup(const bg_pool_config *pool, const char *served_model, int n, 
         if (!(url = bg_pool_endpoint_join(pool->endpoints[reqs[i].tag], "/chat/completions")))
             rc = bg_error_set(err, BG_ENOMEM, "out of memory");
         else
-            rc = bg_pool_http_start(&reqs[i], multi, url, body, NULL, timeout_ms, err);
+            rc = bg_pool_http_start(&reqs[i], multi, url, body, pool->api_key, timeout_ms, err);
     }
     if (!rc)
         rc = bg_pool_http_run(multi, reqs, total, deadline, err);
@@ -527,7 +529,8 @@ static int start_scrapes(const bg_pool_config *pool, CURLM *multi, bg_pool_http 
         char *url = root ? bg_asprintf("%s/metrics", root) : NULL;
         reqs[i].tag = i;
         bg_pool_http_init(&reqs[i]);
-        rc = url ? bg_pool_http_start(&reqs[i], multi, url, NULL, NULL, METRICS_TIMEOUT_MS, err)
+        rc = url ? bg_pool_http_start(&reqs[i], multi, url, NULL, pool->api_key, METRICS_TIMEOUT_MS,
+                                     err)
                  : bg_error_set(err, BG_ENOMEM, "out of memory");
         free(root);
         free(url);

@@ -30,6 +30,7 @@ static bgt_repo repo;
 static bool have_nginx;
 static bool hitless; /* the "hitless" test case: nginx mode hitless (Lua) */
 static const char *drain_metric = ""; /* extra promotion members (JSON text) */
+static const char *gate_extra = "";   /* extra gate members (JSON text) */
 
 /* ---- fixture ---- */
 
@@ -122,13 +123,13 @@ static void write_config(const char *served, const char *test_argv_json, const c
                  " \"router\": {\"driver\": \"nginx\", %s\"upstream_file\": \"%s\",\n"
                  "   \"test_argv\": %s, \"reload_argv\": %s,\n"
                  "   \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": \"%s\"},\n"
-                 " \"gate\": {\"concurrency\": 4},\n"
+                 " \"gate\": {\"concurrency\": 4%s},\n"
                  " \"promotion\": {\"verify_requests\": 3, \"drain_timeout_s\": 5, \"keep_warm_s\": 3600%s},\n"
                  " \"state\": {\"dir\": \"%s\"}}\n",
                  served, served, blue_port, pool_sh, tmp, blue_port, pool_sh, tmp, blue_port,
                  green_port, pool_sh, tmp, green_port, pool_sh, tmp, green_port, mode, upstreams,
                  test_argv_json ? test_argv_json : test_argv, reload_argv, nginx_port,
-                 header ? header : "X-BG-Upstream", drain_metric, state_dir),
+                 header ? header : "X-BG-Upstream", gate_extra, drain_metric, state_dir),
         0);
     snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
     write_file(path, cfg);
@@ -795,6 +796,42 @@ START_TEST(sigkill_during_drain_keeps_the_verified_pool_live)
 }
 END_TEST
 
+START_TEST(the_api_key_reaches_health_warmup_and_gate_requests)
+{
+    NEED_NGINX();
+    gate_extra = ", \"api_key_env\": \"BG_E2E_KEY\"";
+    write_config("good-model", NULL, NULL);
+    gate_extra = "";
+    ck_assert_int_eq(bgt_repo_commit(&repo, "with a key", NULL), 0);
+    const char *env[] = {"BG_E2E_KEY=sk-e2e-123", NULL};
+    const char *args[] = {"deploy", "-v", NULL};
+    bgt_result r;
+    bgt_run_gate(&r, repo_dir, env, args, 120);
+    expect_exit(&r, 0);
+    ck_assert_ptr_null(strstr(r.err, "sk-e2e-123")); /* never printed */
+    bgt_result_dispose(&r);
+    /* every request the new pool saw (health's /v1/models, warm-up, gate) had the key */
+    char *path = tmp_path("pools/green/requests.jsonl");
+    char *log = bgt_read_file(path);
+    ck_assert_ptr_nonnull(log);
+    int lines = 0, with_key = 0;
+    for (char *l = log; l && *l;) {
+        char *nl = strchr(l, '\n');
+        if (nl)
+            *nl = '\0';
+        if (strstr(l, "\"/v1/")) {
+            lines++;
+            with_key += strstr(l, "Bearer sk-e2e-123") != NULL;
+        }
+        l = nl ? nl + 1 : NULL;
+    }
+    ck_assert_int_gt(lines, 4);
+    ck_assert_int_eq(with_key, lines);
+    free(log);
+    free(path);
+}
+END_TEST
+
 START_TEST(two_concurrent_deploys_one_proceeds_the_other_exits_4)
 {
     NEED_NGINX();
@@ -1054,6 +1091,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, sigkill_during_warmup_is_explained_and_recovered);
     tcase_add_test(tc, sigkill_during_flip_restores_the_router_and_recovers);
     tcase_add_test(tc, sigkill_during_drain_keeps_the_verified_pool_live);
+    tcase_add_test(tc, the_api_key_reaches_health_warmup_and_gate_requests);
     tcase_add_test(tc, reload_whole_cycle_under_load_drops_nothing_on_new_connections);
     tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
     suite_add_tcase(s, tc);
