@@ -693,6 +693,19 @@ static void kill_in_phase_then_recover(const char *phase, const char *cold_ms,
     if (access(path, F_OK) != 0) /* else the caller committed its own config */
         commit_release("good-model");
     pid_t pid = deploy_until_phase(phase, cold_ms, latency_ms);
+    if (traffic_moved && strcmp(phase, "flip") == 0) {
+        /* the phase is recorded before the router is touched: wait until the new file
+         * is in place (and being tested), so the kill lands mid-change */
+        bool swapped = false;
+        for (int i = 0; i < 500 && !swapped; i++) {
+            char *text = bgt_read_file(upstreams);
+            swapped = text && strstr(text, "blue=0 green=100") != NULL;
+            free(text);
+            if (!swapped)
+                usleep(10 * 1000);
+        }
+        ck_assert_msg(swapped, "the flip never reached the upstream file");
+    }
     kill(pid, SIGKILL);
     bgt_wait(pid, 10);
     bgt_result r;
