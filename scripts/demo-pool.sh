@@ -24,5 +24,5 @@ mkdir -p "$dir"
 "$BG_MOCK_BIN" --port "$port" --model "$BG_SERVED_MODEL" --answers "$table" \
     --cold-start-ms 800 --latency-ms 10 --jitter-ms 10 --token-ms 2 \
     --pid-file "$pidfile" </dev/null >/dev/null 2>"$dir/mock.log" &
-for _ in $(seq 100); do [ -s "$pidfile" ] && exit 0; sleep 0.02; done
+for _ in $(seq 250); do [ -s "$pidfile" ] && exit 0; sleep 0.02; done
 echo "bg-mock did not start:"; cat "$dir/mock.log"; exit 5

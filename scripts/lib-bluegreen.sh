@@ -4,15 +4,20 @@
 # release, two bg-mock pools restarted by scripts/demo-pool.sh, and nginx with the documented
 # snippet. Needs: $out, $root, $BG_MOCK_BIN. Defines write_config SERVED, git_commit MSG,
 # start_bluegreen (blue live with an initial model, nginx up) and stop_bluegreen.
-free_port() { # a port nothing listens on
-    local p
+# A port nothing listens on, below the kernel's ephemeral range: a pool restarted on its port
+# must not find it taken as the source port of some outgoing connection (nginx's keep-alive
+# to the other pool, a health check), which makes the restart fail at random.
+free_port() {
+    local p low
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
     while :; do
-        p=$((20000 + RANDOM % 20000))
+        p=$((15000 + RANDOM % (low - 15000)))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
     done
 }
 blue=$(free_port); green=$(free_port); router=$(free_port)
 while [ "$green" = "$blue" ]; do green=$(free_port); done
+while [ "$router" = "$blue" ] || [ "$router" = "$green" ]; do router=$(free_port); done
 repo="$out/repo"; state="$out/state"; ups="$out/nginx/upstreams.conf"
 nginx_conf="$out/nginx/nginx.conf"
 mkdir -p "$repo" "$out/nginx" "$out/pools"
@@ -91,7 +96,8 @@ start_bluegreen() {
 }
 
 stop_bluegreen() {
-    [ -f "$out/nginx/nginx.pid" ] && kill "$(cat "$out/nginx/nginx.pid")" 2>/dev/null
-    for f in "$out"/pools/*/mock.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; done
+    local pid
+    pid=$(cat "$out/nginx/nginx.pid" 2>/dev/null) && kill "$pid" 2>/dev/null
+    for f in "$out"/pools/*/mock.pid; do pid=$(cat "$f" 2>/dev/null) && kill "$pid" 2>/dev/null; done
     return 0
 }

@@ -34,9 +34,15 @@
 int bg_spawn_run(const char *const *argv, const char *const *env_extra, long timeout_ms,
                  bg_buf *out, int *exit_code, bg_error *err);
 
+/* Longest last line bg_spawn_stream hands back (longer ones are cut). */
+#define BG_SPAWN_LAST_LINE_MAX 512
+
 /* Like bg_spawn_run but prints the child's output line by line to stderr (through
- * bg_log_info, so -q silences it) with prefix in front of each line ("[green] "). */
+ * bg_log_info, so -q silences it) with prefix in front of each line ("[green] ").
+ * When last_line is not NULL (BG_SPAWN_LAST_LINE_MAX bytes), it receives the last
+ * non-blank line the child printed ("" when none): the reason a failing command gives
+ * is usually there, and -q must not hide it from the error message. */
 int bg_spawn_stream(const char *const *argv, const char *const *env_extra, long timeout_ms,
-                    const char *prefix, int *exit_code, bg_error *err);
+                    const char *prefix, char *last_line, int *exit_code, bg_error *err);
 
 #endif

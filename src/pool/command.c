@@ -132,6 +132,7 @@ static int run_pool_command(const bg_pool_config *pool, char *const *argv, long 
 {
     char **env = NULL;
     char prefix[16];
+    char last_line[BG_SPAWN_LAST_LINE_MAX] = "";
     int exit_code = -1;
     const char *name = bg_pool_name(pool->id);
     int rc = build_env(&env, pool, rel, bundle_dir);
@@ -141,12 +142,15 @@ static int run_pool_command(const bg_pool_config *pool, char *const *argv, long 
     }
     snprintf(prefix, sizeof prefix, "[%s] ", name);
     rc = bg_spawn_stream((const char *const *)argv, (const char *const *)env, timeout_s * 1000,
-                         prefix, &exit_code, err);
+                         prefix, last_line, &exit_code, err);
     if (rc < 0) {
         bg_error_prefix(err, "pools.%s: %s command", name, what);
         goto cleanup;
     }
-    if (exit_code != 0)
+    if (exit_code != 0 && last_line[0])
+        rc = bg_error_set(err, BG_EIO, "pools.%s: %s command exited %d: %s", name, what,
+                          exit_code, last_line);
+    else if (exit_code != 0)
         rc = bg_error_set(err, BG_EIO, "pools.%s: %s command exited %d", name, what, exit_code);
 cleanup:
     bg_pool_strv_free(env);

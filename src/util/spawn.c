@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -37,6 +38,7 @@ typedef struct spawn_sink {
     const char *prefix;
     char line[BG_SPAWN_LINE_MAX + 1];
     size_t line_len;
+    char last[BG_SPAWN_LAST_LINE_MAX]; /* the last non-blank line streamed */
 } spawn_sink;
 
 static void sleep_ms(long ms)
@@ -75,6 +77,8 @@ static void stream_flush(spawn_sink *s)
         s->line_len--;
     s->line[s->line_len] = '\0';
     bg_log_info("%s%s", s->prefix ? s->prefix : "", s->line);
+    if (s->line[strspn(s->line, " \t")] != '\0')
+        snprintf(s->last, sizeof s->last, "%s", s->line);
     s->line_len = 0;
 }
 
@@ -360,7 +364,7 @@ int bg_spawn_run(const char *const *argv, const char *const *env_extra, long tim
 }
 
 int bg_spawn_stream(const char *const *argv, const char *const *env_extra, long timeout_ms,
-                    const char *prefix, int *exit_code, bg_error *err)
+                    const char *prefix, char *last_line, int *exit_code, bg_error *err)
 {
     spawn_sink *sink = calloc(1, sizeof *sink);
     if (!sink)
@@ -370,6 +374,8 @@ int bg_spawn_stream(const char *const *argv, const char *const *env_extra, long 
     int rc = run(argv, env_extra, timeout_ms, sink, exit_code, err);
     if (sink->line_len)
         stream_flush(sink); /* a last line without a newline */
+    if (last_line)
+        memcpy(last_line, sink->last, sizeof sink->last);
     free(sink);
     return rc;
 }

@@ -256,19 +256,51 @@ int bgt_mock_request_count(const bgt_mock *m)
     return n;
 }
 
-int bgt_free_port(void)
+/* Binds 127.0.0.1:port (0: any) and returns the port bound, or -1. */
+static int try_bind(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof a;
-    int port = -1;
+    int got = -1;
     if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
         getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
+        got = ntohs(a.sin_port);
     if (fd >= 0)
         close(fd);
-    return port;
+    return got;
+}
+
+/* The lowest port the kernel hands out for outgoing connections (32768 by default). */
+static int ephemeral_low(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int low = 32768, high = 0;
+    if (f) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+/* A port below the ephemeral range: a pool that is stopped and restarted on the same port
+ * must not find it taken by some outgoing connection (nginx's keep-alive to the other
+ * pool, a health check) that the kernel gave that port as its source — bind would fail
+ * with EADDRINUSE, at random. */
+int bgt_free_port(void)
+{
+    static unsigned seed;
+    int low = ephemeral_low(), base = 15000;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    for (int i = 0; low - base > 1000 && i < 500; i++) {
+        int port = base + (int)(rand_r(&seed) % (unsigned)(low - base));
+        if (try_bind(port) == port)
+            return port;
+    }
+    return try_bind(0);
 }
 
 int bgt_run_cmd(const char *const *argv, int timeout_s)

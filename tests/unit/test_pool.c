@@ -304,7 +304,7 @@ START_TEST(command_deploy_nonzero_exit_is_an_error)
     command_pool(&p, "echo pulling image; echo 'no space left' >&2; exit 3", NULL, 10);
     release_fill(&rel);
     ck_assert_int_eq(bg_pool_deploy(&p, &rel, "/b", &err), BG_EIO);
-    ck_assert_str_eq(err.msg, "pools.green: deploy command exited 3");
+    ck_assert_str_eq(err.msg, "pools.green: deploy command exited 3: no space left");
 }
 END_TEST
 

@@ -180,7 +180,8 @@ START_TEST(run_rejects_empty_argv_and_bad_timeout)
 END_TEST
 
 /* Runs bg_spawn_stream with stderr redirected to a file and returns what it printed. */
-static char *stream_to_file(const char *script, const char *prefix, int *code, int *rc)
+static char *stream_to_file(const char *script, const char *prefix, char *last, int *code,
+                            int *rc)
 {
     char path[] = "/tmp/bg-spawn-stream.XXXXXX";
     int fd = mkstemp(path);
@@ -190,7 +191,7 @@ static char *stream_to_file(const char *script, const char *prefix, int *code, i
     dup2(fd, 2);
     const char *argv[] = {"/bin/sh", "-c", script, NULL};
     bg_error err = {0};
-    *rc = bg_spawn_stream(argv, NULL, 5000, prefix, code, &err);
+    *rc = bg_spawn_stream(argv, NULL, 5000, prefix, last, code, &err);
     fflush(stderr);
     dup2(saved, 2);
     close(saved);
@@ -206,10 +207,27 @@ START_TEST(stream_prefixes_every_line_including_an_unterminated_last_one)
 {
     int code = -5, rc = -5;
     char *text = stream_to_file("echo one; echo two >&2; printf three; exit 2", "[green] ",
-                                &code, &rc);
+                                NULL, &code, &rc);
     ck_assert_int_eq(rc, 0);
     ck_assert_int_eq(code, 2);
     ck_assert_str_eq(text, "[green] one\n[green] two\n[green] three\n");
+    free(text);
+}
+END_TEST
+
+/* The reason a failing pool command gives must reach the error even under -q. */
+START_TEST(stream_hands_back_the_last_non_blank_line)
+{
+    int code = -5, rc = -5;
+    char last[BG_SPAWN_LAST_LINE_MAX];
+    char *text = stream_to_file("echo starting; echo 'cannot bind: in use' >&2; echo '  '; exit 5",
+                                "", last, &code, &rc);
+    ck_assert_int_eq(rc, 0);
+    ck_assert_int_eq(code, 5);
+    ck_assert_str_eq(last, "cannot bind: in use");
+    free(text);
+    text = stream_to_file("exit 1", "", last, &code, &rc);
+    ck_assert_str_eq(last, "");
     free(text);
 }
 END_TEST
@@ -257,6 +275,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, run_does_not_wait_for_a_daemonised_grandchild);
     tcase_add_test(tc, run_rejects_empty_argv_and_bad_timeout);
     tcase_add_test(tc, stream_prefixes_every_line_including_an_unterminated_last_one);
+    tcase_add_test(tc, stream_hands_back_the_last_non_blank_line);
     tcase_add_test(tc, run_cancel_during_child_kills_it_and_later_commands_still_run);
     suite_add_tcase(s, tc);
     return s;
