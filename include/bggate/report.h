@@ -45,6 +45,10 @@ int bg_report_write_metrics(const bg_run *run, const char *path, bg_error *err);
  * stream; colour when `color`. */
 void bg_report_console(FILE *f, const bg_run *run, bool color);
 
+/* The run as CI annotations when the CI mode (ci.h) is GitHub: failed thresholds, failing
+ * cases at file:line (at most BG_CI_MAX_ANNOTATIONS), a notice with the verdict. */
+void bg_report_ci_annotations(const bg_run *run);
+
 /* Progress line: on a TTY one redrawn line (done/total, pass, fail, errors, req/s, ETA);
  * otherwise a plain line at most every few seconds; nothing when quiet. */
 typedef struct bg_progress bg_progress;

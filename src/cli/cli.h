@@ -43,7 +43,15 @@ int bg_opts_parse(const bg_opt *table, int argc, char **argv, bg_opt_fn fn, void
 void bg_opts_help(FILE *f, const char *usage, const char *summary, const bg_opt *table);
 
 /* Common options every command takes. */
-enum { BG_OPT_HELP = 1000, BG_OPT_QUIET, BG_OPT_VERBOSE, BG_OPT_JSON, BG_OPT_CONFIG };
+enum { BG_OPT_HELP = 1000, BG_OPT_QUIET, BG_OPT_VERBOSE, BG_OPT_JSON, BG_OPT_CONFIG, BG_OPT_CI };
+#define BG_CLI_CI_HELP "CI output: auto (default), github, gitlab or off"
+
+/* Sets the CI output mode (ci.h) from --ci MODE, or detects it when mode is NULL.
+ * `json_on_stdout`: stdout carries a result, so workflow commands go to stderr. */
+int bg_cli_ci_setup(const char *mode, bool json_on_stdout, bg_error *err);
+/* Prints a command's error ("error: …"), and on GitHub also as an annotation titled
+ * "bg-gate <command>" so it shows on the run's summary page. */
+void bg_cli_error(const char *command, const char *msg);
 
 /* Loads `path`, else ./bg-gate.json when it exists, else built-in defaults. */
 int bg_cli_load_config(bg_config **cfg, const char *path, bg_error *err);

@@ -15,6 +15,7 @@ static const bg_opt deploy_opts[] = {
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
     {"force", 0, NULL, O_FORCE, "proceed although the router and the state disagree"},
     {"reports", 0, "DIR", O_REPORTS, "write junit.xml, report.json, summary.md, metrics.txt here"},
+    {"ci", 0, "MODE", BG_OPT_CI, BG_CLI_CI_HELP},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
     {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail"},
     {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
@@ -22,7 +23,7 @@ static const bg_opt deploy_opts[] = {
 };
 
 typedef struct deploy_args {
-    const char *rev, *config, *reports;
+    const char *rev, *config, *reports, *ci;
     bool force, help;
     int verbosity;
 } deploy_args;
@@ -35,6 +36,7 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     case BG_OPT_CONFIG: a->config = arg; return 0;
     case O_FORCE: a->force = true; return 0;
     case O_REPORTS: a->reports = arg; return 0;
+    case BG_OPT_CI: a->ci = arg; return 0;
     case BG_OPT_QUIET: a->verbosity = -1; return 0;
     case BG_OPT_VERBOSE: a->verbosity++; return 0;
     case BG_OPT_HELP: a->help = true; return 0;
@@ -72,6 +74,8 @@ int bg_cmd_deploy(int argc, char **argv)
     bg_log_set_level(a.verbosity < 0 ? BG_LOG_QUIET : a.verbosity == 0 ? BG_LOG_NORMAL
                                                                       : BG_LOG_VERBOSE);
     if (!rc)
+        rc = bg_cli_ci_setup(a.ci, false, &err);
+    if (!rc)
         rc = bg_cli_load_config(&cfg, a.config, &err);
     /* the release is read from git at the same config path inside the repository */
     if (!rc && cfg->path)
@@ -85,7 +89,7 @@ int bg_cmd_deploy(int argc, char **argv)
     free(release_config);
     bg_config_free(cfg);
     if (rc) {
-        bg_log_error("%s", err.msg);
+        bg_cli_error("deploy", err.msg);
         return bg_cli_exit_for_error(rc);
     }
     return exit_for(outcome);

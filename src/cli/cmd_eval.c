@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bggate/ci.h"
 #include "bggate/config.h"
 #include "bggate/evaluate.h"
 #include "bggate/gate.h"
@@ -52,6 +53,7 @@ static const bg_opt eval_opts[] = {
     {"max-retries", 0, "N", O_RETRIES, "retries after connection errors (default 2)"},
     {"no-progress", 0, NULL, O_NO_PROGRESS, "no progress line"},
     {"json", 0, NULL, BG_OPT_JSON, "print the JSON report on stdout"},
+    {"ci", 0, "MODE", BG_OPT_CI, BG_CLI_CI_HELP},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
     {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail (-vv for debug)"},
     {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
@@ -69,7 +71,7 @@ typedef struct eval_args {
     size_t n_headers;
     bg_threshold thresholds[MAX_LIST];
     size_t n_thresholds;
-    const char *config, *model, *api_key_env, *rev;
+    const char *config, *model, *api_key_env, *rev, *ci;
     const char *junit, *json_report, *markdown, *metrics, *reports_dir;
     long concurrency, repeat, timeout_ms, seed, max_retries;
     double rate;
@@ -149,6 +151,7 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     case O_NO_STREAM: a->stream = 0; return 0;
     case O_NO_PROGRESS: a->no_progress = true; return 0;
     case BG_OPT_JSON: a->json = true; return 0;
+    case BG_OPT_CI: a->ci = arg; return 0;
     case BG_OPT_QUIET: a->verbosity = -1; return 0;
     case BG_OPT_VERBOSE: a->verbosity = a->verbosity < 0 ? 1 : a->verbosity + 1; return 0;
     case BG_OPT_HELP: a->help = true; return 0;
@@ -343,9 +346,11 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
     o.progress_ud = progress;
     bg_log_verbose("eval: %zu suite(s), %zu endpoint(s), concurrency %ld%s", run->n_suites,
                    g->n_endpoints, g->concurrency, g->stream ? ", streaming" : "");
+    bg_ci_section_begin("bg_gate_eval", "bg-gate eval: golden prompts");
     rc = bg_runner_run(run, &o, err);
     bg_progress_free(progress);
     progress = NULL;
+    bg_ci_section_end();
     if (rc)
         goto cleanup;
     rc = bg_gate_evaluate(run, g->thresholds, g->n_thresholds, err);
@@ -355,6 +360,7 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
         goto cleanup;
     if (bg_log_get_level() >= BG_LOG_NORMAL)
         bg_report_console(stderr, run, bg_log_color());
+    bg_report_ci_annotations(run);
     if (a->json)
         print_json(run);
     *exit_code = run->verdict == BG_VERDICT_PASSED ? BG_EXIT_OK : BG_EXIT_GATE_FAILED;
@@ -390,6 +396,8 @@ int bg_cmd_eval(int argc, char **argv)
                      : a.verbosity == 1 ? BG_LOG_VERBOSE
                                         : BG_LOG_DEBUG);
     if (!rc)
+        rc = bg_cli_ci_setup(a.ci, a.json, &err);
+    if (!rc)
         rc = bg_cli_load_config(&cfg, a.config, &err);
     if (!rc)
         rc = merge_args(cfg, &a, &err);
@@ -397,7 +405,7 @@ int bg_cmd_eval(int argc, char **argv)
         rc = run_eval(cfg, &a, &exit_code, &err);
     bg_config_free(cfg);
     if (rc) {
-        bg_log_error("%s", err.msg);
+        bg_cli_error("eval", err.msg);
         return bg_cli_exit_for_error(rc);
     }
     return exit_code;

@@ -14,6 +14,7 @@ enum { O_FORCE = 1 };
 static const bg_opt traffic_opts[] = {
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
     {"force", 0, NULL, O_FORCE, "skip the safety checks (gated release, warm pool, keep-warm)"},
+    {"ci", 0, "MODE", BG_OPT_CI, BG_CLI_CI_HELP},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
     {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail"},
     {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
@@ -21,7 +22,7 @@ static const bg_opt traffic_opts[] = {
 };
 
 typedef struct traffic_args {
-    const char *config;
+    const char *config, *ci;
     bool force, help, quiet;
 } traffic_args;
 
@@ -31,6 +32,7 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     switch (id) {
     case BG_OPT_CONFIG: a->config = arg; return 0;
     case O_FORCE: a->force = true; return 0;
+    case BG_OPT_CI: a->ci = arg; return 0;
     case BG_OPT_QUIET: a->quiet = true; return 0;
     case BG_OPT_VERBOSE: bg_log_set_level(BG_LOG_VERBOSE); return 0;
     case BG_OPT_HELP: a->help = true; return 0;
@@ -78,12 +80,14 @@ static int run_traffic(const traffic_command *t, int argc, char **argv)
     if (a.quiet)
         bg_log_set_level(BG_LOG_QUIET);
     if (!rc)
+        rc = bg_cli_ci_setup(a.ci, false, &err);
+    if (!rc)
         rc = bg_cli_load_config(&cfg, a.config, &err);
     if (!rc)
         rc = t->run(cfg, a.force, &err);
     bg_config_free(cfg);
     if (rc) {
-        bg_log_error("%s", err.msg);
+        bg_cli_error(t->name, err.msg);
         return bg_cli_exit_for_error(rc);
     }
     return BG_EXIT_OK;

@@ -1,13 +1,33 @@
-/* common.c — steps several commands share: finding and loading the config, and
- * locating a file inside its git repository.
+/* common.c — steps several commands share: finding and loading the config, locating a
+ * file inside its git repository, the CI output mode and error reporting.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bggate/ci.h"
+#include "bggate/log.h"
 #include "bggate/util.h"
 #include "cli.h"
+
+int bg_cli_ci_setup(const char *mode, bool json_on_stdout, bg_error *err)
+{
+    bg_ci_mode m = bg_ci_detect();
+    if (mode && bg_ci_parse(&m, mode, err) < 0)
+        return BG_EINVAL;
+    bg_ci_set(m, json_on_stdout);
+    return 0;
+}
+
+void bg_cli_error(const char *command, const char *msg)
+{
+    char title[64];
+    bg_log_error("%s", msg);
+    snprintf(title, sizeof title, "bg-gate %s", command);
+    bg_ci_annotate(BG_CI_ERROR, NULL, 0, title, msg);
+}
 
 int bg_cli_load_config(bg_config **cfg, const char *path, bg_error *err)
 {

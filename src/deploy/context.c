@@ -10,6 +10,7 @@
 
 #include "bggate/buf.h"
 #include "bggate/cancel.h"
+#include "bggate/ci.h"
 #include "bggate/log.h"
 #include "bggate/openai.h"
 #include "bggate/util.h"
@@ -81,6 +82,9 @@ int bg_deploy_phase_begin(deploy_ctx *c, const char *phase, bg_error *err)
 {
     c->phase = phase;
     c->phase_t0 = bg_now_ms();
+    char title[64];
+    snprintf(title, sizeof title, "bg-gate deploy: %s", phase);
+    bg_ci_section_begin(phase, title);
     bg_log_info("==> %s", phase);
     if (bg_state_set_str(&c->state->phase, phase))
         return bg_error_set(err, BG_ENOMEM, "out of memory");
@@ -95,6 +99,7 @@ void bg_deploy_phase_end(deploy_ctx *c, const char *failure)
     if (bg_run_add_phase(c->report, c->phase, secs, failure))
         bg_log_warn("out of memory recording phase %s", c->phase);
     bg_log_verbose("    %s: %s in %.2f s", c->phase, failure ? "failed" : "done", secs);
+    bg_ci_section_end();
     c->phase = NULL;
 }
 

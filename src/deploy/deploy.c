@@ -557,6 +557,7 @@ static void finish(cycle *y, bg_deploy_outcome outcome, int rc, const bg_error *
     y->c.report->duration_s = bg_wall_s() - y->c.report->started_wall_s;
     if (bg_eval_write_reports(y->c.report, &y->gate, &e))
         bg_log_error("%s", e.msg);
+    bg_report_ci_annotations(y->c.report);
 }
 
 int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_deploy_opts *o,

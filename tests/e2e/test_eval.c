@@ -532,6 +532,68 @@ START_TEST(embeddings_requests_go_to_the_configured_endpoint)
 }
 END_TEST
 
+/* In GitHub Actions the failing cases are annotated at their suite line, thresholds and
+ * the verdict too, and --json keeps stdout pure JSON; GitLab gets collapsible sections;
+ * --ci off prints neither. */
+START_TEST(ci_runners_get_annotations_and_sections)
+{
+    start_mock(&mock, "bad", "tests/fixtures/e2e/table-bad.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    const char *root = getenv("BG_SOURCE_DIR") ? getenv("BG_SOURCE_DIR") : ".";
+    char *ws = NULL;
+    ck_assert_int_ge(asprintf(&ws, "GITHUB_WORKSPACE=%s", root), 0);
+    const char *gh[] = {"GITHUB_ACTIONS=true", ws, "GITLAB_CI=", NULL};
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, gh, args, 30);
+    expect_exit(&r, 1);
+    ck_assert_ptr_nonnull(strstr(r.out, "::group::bg-gate eval"));
+    ck_assert_ptr_nonnull(strstr(r.out, "::endgroup::"));
+    /* the path is relative to the checkout ($GITHUB_WORKSPACE), as GitHub needs it */
+    ck_assert_msg(strstr(r.out, "::error file=tests/fixtures/e2e/capitals.jsonl,line=2,"
+                                "title=bg-gate case capital-france failed::contains: "),
+                  "no annotation for capital-france in:\n%s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "::error title=bg-gate threshold pass_rate not met::"));
+    ck_assert_ptr_nonnull(strstr(r.out, "::notice title=bg-gate::gate failed: "));
+    bgt_result_dispose(&r);
+
+    const char *json_args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--json",
+                               "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, gh, json_args, 30);
+    expect_exit(&r, 1);
+    cJSON *j = cJSON_Parse(r.out);
+    ck_assert_msg(j != NULL, "stdout is not JSON with --json in GitHub Actions");
+    cJSON_Delete(j);
+    ck_assert_ptr_nonnull(strstr(r.err, "title=bg-gate case capital-france failed::"));
+    bgt_result_dispose(&r);
+
+    const char *off_args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--ci", "off",
+                              "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, gh, off_args, 30);
+    expect_exit(&r, 1);
+    ck_assert_ptr_null(strstr(r.out, "::"));
+    ck_assert_ptr_null(strstr(r.err, "::error"));
+    bgt_result_dispose(&r);
+
+    const char *gl[] = {"GITLAB_CI=true", "GITHUB_ACTIONS=", NULL};
+    bgt_run_gate(&r, tmp, gl, args, 30);
+    expect_exit(&r, 1);
+    ck_assert_ptr_nonnull(strstr(r.err, "\033[0Ksection_start:"));
+    ck_assert_ptr_nonnull(strstr(r.err, ":bg_gate_eval[collapsed=true]\r\033[0Kbg-gate eval"));
+    ck_assert_ptr_nonnull(strstr(r.err, "\033[0Ksection_end:"));
+    ck_assert_ptr_null(strstr(r.out, "::"));
+    bgt_result_dispose(&r);
+
+    const char *bad_args[] = {"eval", "--ci", "jenkins", NULL};
+    bgt_run_gate(&r, tmp, NULL, bad_args, 30);
+    expect_exit(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--ci: expected auto, github, gitlab or off, got \"jenkins\""));
+    bgt_result_dispose(&r);
+    free(ws);
+    free(suite);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e_eval");
@@ -555,6 +617,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, endless_stream_is_cut_at_the_deadline);
     tcase_add_test(tc, connection_errors_are_retried_and_counted_separately);
     tcase_add_test(tc, embeddings_requests_go_to_the_configured_endpoint);
+    tcase_add_test(tc, ci_runners_get_annotations_and_sections);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -92,8 +92,8 @@ char *bgt_read_file(const char *path)
     return buf;
 }
 
-/* Builds environ + extra entries (extra ones win by being first in the lookup order of
- * getenv? no: getenv returns the first match, so put extras first). */
+/* Builds the extra entries followed by environ: getenv returns the first match, so an
+ * extra entry overrides an inherited one of the same name. */
 static char **merged_env(const char *const *extra)
 {
     size_t n = 0, k = 0;
