@@ -11,7 +11,10 @@
  *               previous file back before nginx ever loaded the new one; then runs
  *               reload_argv (failure: previous file back, reload again). A failed test
  *               leaves the old file and traffic untouched. Weights are read back from the
- *               file's header line. `nginx -s reload` returns before nginx applied the
+ *               file's header line. "sticky_key" (one nginx variable, e.g.
+ *               "$http_x_session_id") adds `hash <key> consistent;`: a session stays on
+ *               one server while weights hold, the split over many keys follows them,
+ *               an empty key falls back to round robin (reload mode only). `nginx -s reload` returns before nginx applied the
  *               config: verify through `endpoint` when it matters. Optional keys:
  *               "keepalive" (default 32, 0: none), "timeout_s" per command (default 30).
  *   "file"    — writes {"blue": N, "green": M} atomically to `path` (routers that watch a

@@ -44,7 +44,7 @@
 
 static const char *const nginx_keys[] = {"mode", "upstream_file", "upstream_name", "test_argv",
                                          "reload_argv", "keepalive", "timeout_s", "weights_file",
-                                         NULL};
+                                         "sticky_key", NULL};
 static const char *const default_test_argv[] = {"nginx", "-t", "-q", NULL};
 static const char *const default_reload_argv[] = {"nginx", "-s", "reload", NULL};
 
@@ -56,6 +56,7 @@ static void nginx_destroy(void *state)
     free(n->file);
     free(n->prev);
     free(n->name);
+    free(n->sticky_key);
     bg_router_strv_free(n->test_argv);
     bg_router_strv_free(n->reload_argv);
     for (int p = 0; p < BG_POOL_COUNT; p++) {
@@ -91,6 +92,39 @@ static int parse_mode_keys(nginx_router *n, const cJSON *cfg, bg_error *err)
         return bg_error_set(err, BG_EINVAL, "router.weights_file: only used in mode "
                                             "\"hitless\" (mode is \"reload\")");
     return 0;
+}
+
+/* "$http_x_session_id", "$cookie_session": one nginx variable, nothing to inject. */
+static bool is_nginx_variable(const char *s)
+{
+    if (s[0] != '$' || !s[1])
+        return false;
+    for (s++; *s; s++)
+        if (!(('a' <= *s && *s <= 'z') || ('A' <= *s && *s <= 'Z') ||
+              ('0' <= *s && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+/* Sticky canaries: requests with the same key stay on one server while the weights hold,
+ * through nginx's consistent hash, which honours the weights (a server gets points on the
+ * ring in proportion to its weight) and falls back to round robin for an empty key. */
+static int parse_sticky(nginx_router *n, const cJSON *cfg, bg_error *err)
+{
+    const char *key = NULL;
+    int rc = bg_json_get_string(&key, cfg, "sticky_key", "router", false, err);
+    if (rc < 0 || !key)
+        return rc;
+    if (n->hitless)
+        return bg_error_set(err, BG_EINVAL, "router.sticky_key: only supported in mode "
+                                            "\"reload\" (the hitless balancer picks by weight)");
+    if (!is_nginx_variable(key))
+        return bg_error_set(err, BG_EINVAL,
+                            "router.sticky_key: \"%s\" is not one nginx variable (e.g. "
+                            "\"$http_x_session_id\" or \"$cookie_session\")",
+                            key);
+    n->sticky_key = bg_strdup(key);
+    return n->sticky_key ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
 }
 
 static bool is_upstream_name(const char *s)
@@ -211,6 +245,8 @@ static int nginx_create(void **state, const cJSON *cfg, const bg_pools *pools, b
     if (!rc)
         rc = parse_mode_keys(n, cfg, err);
     if (!rc)
+        rc = parse_sticky(n, cfg, err);
+    if (!rc)
         rc = bg_router_parse_argv(&n->test_argv, cfg, "test_argv", default_test_argv, err);
     if (!rc)
         rc = bg_router_parse_argv(&n->reload_argv, cfg, "reload_argv", default_reload_argv, err);
@@ -245,6 +281,8 @@ static int render(bg_buf *out, const nginx_router *n, const bg_weights *w)
                            NGINX_HEADER "blue=%d green=%d (managed by bg-gate; do not edit)\n"
                                         "upstream %s {\n",
                            w->w[BG_POOL_BLUE], w->w[BG_POOL_GREEN], n->name);
+    if (!rc && n->sticky_key)
+        rc = bg_buf_printf(out, "    hash %s consistent;\n", n->sticky_key);
     for (int p = 0; !rc && p < BG_POOL_COUNT; p++) {
         for (size_t i = 0; !rc && i < n->n_servers[p]; i++) {
             int sw = server_weight(w->w[p], i, n->n_servers[p]);

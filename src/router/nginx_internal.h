@@ -19,6 +19,7 @@ typedef struct nginx_router {
     char *name;          /* upstream name (mode "reload") */
     char **test_argv, **reload_argv;
     long keepalive;      /* 0: no keepalive line */
+    char *sticky_key;    /* "$http_x_session_id": `hash … consistent` (reload mode); NULL: none */
     long timeout_ms;     /* per command */
     char **servers[BG_POOL_COUNT]; /* "host:port" per endpoint */
     size_t n_servers[BG_POOL_COUNT];

@@ -222,17 +222,25 @@ static void find_model(bgt_answer *a)
 
 int bgt_http_ask(bgt_answer *a, const char *url, const char *post_json, long timeout_ms)
 {
+    return bgt_http_ask_with(a, url, post_json, NULL, timeout_ms);
+}
+
+int bgt_http_ask_with(bgt_answer *a, const char *url, const char *post_json,
+                      const char *header, long timeout_ms)
+{
     memset(a, 0, sizeof *a);
     CURL *e = curl_easy_init();
     if (!e)
         return CURLE_FAILED_INIT;
     struct curl_slist *h =
         post_json ? curl_slist_append(NULL, "Content-Type: application/json") : NULL;
+    if (header)
+        h = curl_slist_append(h, header);
     curl_easy_setopt(e, CURLOPT_URL, url);
-    if (post_json) {
+    if (h)
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    if (post_json)
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, post_json);
-    }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, a);

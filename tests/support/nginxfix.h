@@ -60,5 +60,8 @@ typedef struct bgt_answer {
 /* One request on a fresh connection: GET url when post_json is NULL, else POST it as
  * application/json. Fills *a; returns the CURLcode. */
 int bgt_http_ask(bgt_answer *a, const char *url, const char *post_json, long timeout_ms);
+/* The same with one extra request header line ("X-Session-Id: s1"; NULL: none). */
+int bgt_http_ask_with(bgt_answer *a, const char *url, const char *post_json,
+                      const char *header, long timeout_ms);
 
 #endif

@@ -91,8 +91,9 @@ static int write_nginx_conf(void)
     return rc;
 }
 
-/* The router config the tests use; test_argv can be replaced. */
-static char *router_json(const char *test_argv_json)
+/* The router config the tests use; test_argv can be replaced, extra router keys added
+ * (",\"sticky_key\": …"). */
+static char *router_json_with(const char *test_argv_json, const char *extra_keys)
 {
     char *def = NULL;
     if (!test_argv_json)
@@ -106,10 +107,16 @@ static char *router_json(const char *test_argv_json)
         " \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": \"X-BG-Upstream\","
         " \"test_argv\": %s,"
         " \"reload_argv\": [\"" NGINX_BIN "\", \"-s\", \"reload\", \"-c\", \"%s/nginx.conf\","
-        " \"-p\", \"%s\", \"-e\", \"%s/error.log\"], \"timeout_s\": 10}}",
-        blue.url, green.url, tmp, nginx_port, test_argv_json, tmp, tmp, tmp);
+        " \"-p\", \"%s\", \"-e\", \"%s/error.log\"], \"timeout_s\": 10%s}}",
+        blue.url, green.url, tmp, nginx_port, test_argv_json, tmp, tmp, tmp,
+        extra_keys ? extra_keys : "");
     free(def);
     return json;
+}
+
+static char *router_json(const char *test_argv_json)
+{
+    return router_json_with(test_argv_json, NULL);
 }
 
 static int new_router(bg_router **out, const char *test_argv_json, bg_error *err)
@@ -313,6 +320,92 @@ START_TEST(nginx_canary_splits_traffic_by_weight)
 }
 END_TEST
 
+/* n requests with "X-Session-Id: <prefix><i>"; counts the answers from green. */
+static int green_share_by_session(int n, const char *prefix, int repeat_each)
+{
+    char url[128], header[96];
+    int green_n = 0;
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/models", nginx_port);
+    for (int i = 0; i < n; i++) {
+        snprintf(header, sizeof header, "X-Session-Id: %s%d", prefix, i);
+        char first[128] = "";
+        for (int k = 0; k < repeat_each; k++) {
+            bgt_answer a;
+            bgt_http_ask_with(&a, url, NULL, header, 5000);
+            CHECK_OR_DUMP(a.status == 200, "session %d: status %ld", i, a.status);
+            if (k == 0)
+                snprintf(first, sizeof first, "%s", a.upstream);
+            CHECK_OR_DUMP(strcmp(first, a.upstream) == 0,
+                          "session %s%d moved from %s to %s under fixed weights", prefix, i,
+                          first, a.upstream);
+        }
+        green_n += strcmp(first, green_addr) == 0;
+    }
+    return green_n;
+}
+
+/* Every canary step over 2,000 requests: the realized split is within 2 points of the
+ * weight (smooth weighted round robin makes it exact on one worker). */
+START_TEST(nginx_canary_steps_realize_their_weights)
+{
+    SKIP_IF_NEEDED();
+    bg_router *r = NULL;
+    bg_error err = {0};
+    ck_assert_msg(new_router(&r, NULL, &err) == 0, "%s", err.msg);
+    set_weights(r, 100, 0);
+    expect_all_from(true, 5);
+    const int steps[] = {1, 25, 75};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        pid_t old = bgt_nginx_worker(tmp);
+        set_weights(r, 100 - steps[i], steps[i]);
+        wait_for_new_worker(old);
+        int b = 0, g = 0;
+        count_answers(2000, &b, &g);
+        double pct = 100.0 * g / 2000.0;
+        CHECK_OR_DUMP(pct >= steps[i] - 2 && pct <= steps[i] + 2,
+                      "step %d%%: green got %.2f%% (%d of 2000)", steps[i], pct, g);
+    }
+    bg_router_free(r);
+}
+END_TEST
+
+/* With router.sticky_key, a session stays on its pool while the weights hold, and the
+ * split over many sessions still follows the weight. */
+START_TEST(nginx_sticky_key_keeps_sessions_and_follows_the_weight)
+{
+    SKIP_IF_NEEDED();
+    bg_router *r = NULL;
+    bg_error err = {0};
+    char *json = router_json_with(NULL, ", \"sticky_key\": \"$http_x_session_id\"");
+    ck_assert_msg(bgt_router_from_json(&r, json, &err) == 0, "%s", err.msg);
+    free(json);
+    set_weights(r, 100, 0);
+    expect_all_from(true, 5);
+    char *up = tmp_path("up.conf");
+    char *text = bgt_read_file(up);
+    ck_assert_ptr_nonnull(strstr(text, "    hash $http_x_session_id consistent;\n"));
+    free(text);
+    free(up);
+    pid_t old = bgt_nginx_worker(tmp);
+    set_weights(r, 75, 25);
+    wait_for_new_worker(old);
+    /* 8,000 sessions: the hash ring's split has a little noise of its own */
+    int g = green_share_by_session(8000, "s", 1);
+    double pct = 100.0 * g / 8000.0;
+    CHECK_OR_DUMP(pct >= 23 && pct <= 27, "75/25 sticky: green got %.2f%%", pct);
+    if (getenv("BG_TEST_VERBOSE"))
+        fprintf(stderr, "sticky 75/25: green %.2f%% of 8000 sessions\n", pct);
+    green_share_by_session(50, "again", 4); /* each session answered by one server */
+    bg_router_free(r);
+
+    /* a key that is not one nginx variable is refused */
+    json = router_json_with(NULL, ", \"sticky_key\": \"$http_x; evil\"");
+    ck_assert_int_eq(bgt_router_from_json(&r, json, &err), BG_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "router.sticky_key: \"$http_x; evil\" is not one nginx variable"));
+    free(json);
+}
+END_TEST
+
 START_TEST(nginx_failed_test_command_leaves_file_and_traffic_unchanged)
 {
     SKIP_IF_NEEDED();
@@ -377,6 +470,8 @@ Suite *make_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, nginx_flip_moves_all_traffic);
     tcase_add_test(tc, nginx_canary_splits_traffic_by_weight);
+    tcase_add_test(tc, nginx_canary_steps_realize_their_weights);
+    tcase_add_test(tc, nginx_sticky_key_keeps_sessions_and_follows_the_weight);
     tcase_add_test(tc, nginx_failed_test_command_leaves_file_and_traffic_unchanged);
     tcase_add_test(tc, nginx_rejection_carries_nginx_output);
     suite_add_tcase(s, tc);
