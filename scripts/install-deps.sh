@@ -5,13 +5,17 @@ set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libcurl4-openssl-dev libgit2-dev libcjson-dev
             libmicrohttpd-dev libpcre2-dev)
-test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time nginx libnginx-mod-http-ndk libnginx-mod-http-lua)
+test_pkgs=(check valgrind clang libclang-rt-14-dev libxml2-utils wrk git time nginx libnginx-mod-http-ndk libnginx-mod-http-lua
+           haproxy python3-junitparser mandoc groff-base man-db rsync shellcheck jq python3-yaml)
 
 demo_pkgs=(nginx git curl)
 
 want=("${build_pkgs[@]}")
 case "${1:-test}" in
-    test) want+=("${test_pkgs[@]}") ;;
+    test) want+=("${test_pkgs[@]}")
+          # the CI tool tests (tests/ci) use Node from npm; a machine with its own Node
+          # (NodeSource ships npm inside nodejs) keeps it
+          command -v npm >/dev/null 2>&1 || want+=(nodejs npm) ;;
     demo) want+=("${demo_pkgs[@]}") ;;
 esac
 

@@ -19,6 +19,15 @@
  *               "keepalive" (default 32, 0: none), "timeout_s" per command (default 30).
  *   "file"    — writes {"blue": N, "green": M} atomically to `path` (routers that watch a
  *               file); reads it back.
+ *   "haproxy" — changes server weights over HAProxy's runtime API (router.runtime_api:
+ *               "unix:PATH" or "tcp:HOST:PORT", default unix:/run/haproxy/admin.sock;
+ *               level admin), no reload: router.backend (default "bg_gate_llm"),
+ *               router.servers {"blue": [names], "green": [names]} (one HAProxy server per
+ *               pool endpoint; default ["blue"] / ["green"]). The raised pool first; a pool
+ *               at 0 is put in `drain` at weight 0; a refused command is reported verbatim
+ *               and the servers already changed are set back. The weights set are saved to
+ *               router.state_file (required), since a reload of HAProxy discards them; get
+ *               reads them back from `show servers state`. "timeout_s" per command.
  *   "command" — runs `set_argv` with BG_BLUE_WEIGHT / BG_GREEN_WEIGHT in its environment;
  *               `get_argv` prints {"blue": N, "green": M} on stdout (its last line when it
  *               prints more); both under "timeout_s" (default 30).
@@ -63,6 +72,23 @@ int bg_router_get(bg_router *r, bg_weights *out, bg_error *err);
 /* Sets weights atomically (validates them: 0..100, sum 100). On failure the previous
  * weights stay in force and err carries the router's own message. */
 int bg_router_set(bg_router *r, const bg_weights *w, bg_error *err);
+
+/* What the router runs with against what bg-gate last set, for drivers whose runtime
+ * state a restart of the router can lose (haproxy). */
+typedef struct bg_router_drift {
+    bg_weights runtime; /* what the router has; {0, 0}: no server takes traffic */
+    bg_weights desired; /* what bg-gate last set; valid when has_desired */
+    bool has_desired;   /* false: bg-gate never set weights through this router */
+    bool stale;         /* has_desired and runtime differs from desired */
+} bg_router_drift;
+
+/* Optional operations: BG_ENOTSUP when the driver has none. check fills *out; repair
+ * checks and, when stale, sets the desired weights again (*out: what it found; may be
+ * NULL); inflight is the router's own count of requests in flight on a pool (HAProxy:
+ * scur + qcur of its servers). */
+int bg_router_check(bg_router *r, bg_router_drift *out, bg_error *err);
+int bg_router_repair(bg_router *r, bg_router_drift *out, bg_error *err);
+int bg_router_inflight(bg_router *r, bg_pool_id pool, double *out, bg_error *err);
 
 /* "blue 100% / green 0%" */
 void bg_weights_format(char *out, size_t outsz, const bg_weights *w);

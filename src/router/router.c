@@ -27,6 +27,7 @@ static const bg_router_driver *const drivers[] = {
     &bg_router_driver_nginx,
     &bg_router_driver_file,
     &bg_router_driver_command,
+    &bg_router_driver_haproxy,
 };
 #define N_DRIVERS (sizeof drivers / sizeof drivers[0])
 
@@ -227,6 +228,30 @@ int bg_router_set(bg_router *r, const bg_weights *w, bg_error *err)
     if (rc < 0)
         return rc;
     return r->driver->set(r->state, w, err);
+}
+
+static int unsupported(const bg_router *r, const char *what, bg_error *err)
+{
+    return bg_error_set(err, BG_ENOTSUP, "router: the %s driver cannot %s", r->driver->name,
+                        what);
+}
+
+int bg_router_check(bg_router *r, bg_router_drift *out, bg_error *err)
+{
+    return r->driver->check ? r->driver->check(r->state, out, err)
+                            : unsupported(r, "compare its runtime weights", err);
+}
+
+int bg_router_repair(bg_router *r, bg_router_drift *out, bg_error *err)
+{
+    return r->driver->repair ? r->driver->repair(r->state, out, err)
+                             : unsupported(r, "repair its runtime weights", err);
+}
+
+int bg_router_inflight(bg_router *r, bg_pool_id pool, double *out, bg_error *err)
+{
+    return r->driver->inflight ? r->driver->inflight(r->state, pool, out, err)
+                               : unsupported(r, "count requests in flight", err);
 }
 
 /* --- weights --- */

@@ -17,8 +17,8 @@
 /* Largest weights file / get_argv output we read back. */
 #define BG_ROUTER_MAX_STATE_BYTES (64u << 10)
 
-/* A router driver: one file, one static const instance, one row in the registry. All
- * operations are required. The driver's state is opaque to router.c. */
+/* A router driver: one file, one static const instance, one row in the registry. The
+ * operations up to set are required. The driver's state is opaque to router.c. */
 typedef struct bg_router_driver {
     const char *name;
     /* Keys of the `router` object this driver accepts besides the common "driver",
@@ -30,11 +30,16 @@ typedef struct bg_router_driver {
     int (*get)(void *state, bg_weights *out, bg_error *err);
     /* Called with weights already checked by bg_router_weights_check. */
     int (*set)(void *state, const bg_weights *w, bg_error *err);
+    /* Optional (NULL: BG_ENOTSUP): see router.h. */
+    int (*check)(void *state, bg_router_drift *out, bg_error *err);
+    int (*repair)(void *state, bg_router_drift *out, bg_error *err);
+    int (*inflight)(void *state, bg_pool_id pool, double *out, bg_error *err);
 } bg_router_driver;
 
 extern const bg_router_driver bg_router_driver_nginx;
 extern const bg_router_driver bg_router_driver_file;
 extern const bg_router_driver bg_router_driver_command;
+extern const bg_router_driver bg_router_driver_haproxy;
 
 /* The registry: drivers in table order; NULL past the end. */
 const bg_router_driver *bg_router_driver_at(size_t i);

@@ -105,9 +105,9 @@ START_TEST(config_unknown_driver_suggests_the_closest)
 {
     expect_config_error("{\"driver\": \"ngnix\"}",
                         "router.driver: unknown driver \"ngnix\" (did you mean \"nginx\"? known: "
-                        "nginx, file, command)");
+                        "nginx, file, command, haproxy)");
     expect_config_error("{\"driver\": \"traefik\"}",
-                        "router.driver: unknown driver \"traefik\" (known: nginx, file, command)");
+                        "router.driver: unknown driver \"traefik\" (known: nginx, file, command, haproxy)");
 }
 END_TEST
 
