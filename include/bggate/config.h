@@ -41,6 +41,11 @@ typedef struct bg_gate_config {
     char *embeddings_endpoint, *embeddings_model;
     char *judge_endpoint, *judge_model;
     char *junit, *json_report, *markdown, *metrics; /* report paths; NULL: not written */
+    /* gate.baseline (paired.h): "live" (deploy: the live pool), a URL or URLs. */
+    char **baseline;          /* baseline endpoints; NULL when none */
+    size_t n_baseline;
+    bool baseline_live;       /* "live" */
+    double baseline_alpha;    /* gate.baseline_alpha; 0: BG_PAIRED_DEFAULT_ALPHA */
 } bg_gate_config;
 
 typedef struct bg_config {

@@ -146,12 +146,21 @@ typedef struct bg_run {
     bool stream;
     int concurrency;
     double rate;                /* 0 = closed loop */
+    /* Baseline comparison (paired.h); all NULL/0 when no baseline ran. */
+    struct bg_run *baseline;    /* the baseline's run, made alongside this one (owned); it
+                                 * shares this run's suites */
+    bool suites_borrowed;       /* true in a baseline run: the suites are its parent's */
+    double baseline_alpha;      /* significance level for the latency comparison; 0: default */
+    struct bg_paired *paired;   /* the comparison, set by bg_gate_evaluate (owned) */
 } bg_run;
 
 /* Allocates an empty run taking ownership of the suites array and suites (also when it
  * fails: they are freed then). */
 int bg_run_new(bg_run **out, bg_suite **suites, size_t n_suites, bg_error *err);
 void bg_run_free(bg_run *run);
+/* Gives run an empty baseline run (run->baseline) over the same suites, which it borrows:
+ * they stay owned by run. Replaces an earlier baseline. Returns 0 or BG_ENOMEM. */
+int bg_run_new_baseline(bg_run *run, bg_error *err);
 /* Appends a request record (grows the array). */
 int bg_run_add_request(bg_run *run, const bg_request_record *rec);
 /* Appends a lifecycle phase (failure may be NULL). Returns 0 or BG_ENOMEM. */

@@ -40,14 +40,24 @@ typedef struct bg_runner_opts {
     const char *embeddings_model; /* NULL: the run's model */
     const char *judge_url;        /* base URL for llm-rubric (NULL: the case's endpoint) */
     const char *judge_model;      /* NULL: the run's model */
-    bg_runner_progress_fn progress;
+    /* A baseline alongside (paired.h): every case run is also sent to these endpoints,
+     * interleaved with the candidate's requests under the same concurrency limit or
+     * arrival process; results go to run->baseline. */
+    const char *const *baseline_endpoints;
+    size_t n_baseline_endpoints;
+    const char *baseline_model;   /* NULL: `model` when set (unless baseline_discover),
+                                   * else the first of the baseline's /v1/models */
+    bool baseline_discover;       /* with baseline_model NULL: ask the baseline's
+                                   * /v1/models even when `model` is set */
+    bg_runner_progress_fn progress; /* counts the candidate's requests only */
     void *progress_ud;
 } bg_runner_opts;
 
 /* Runs every case of run->suites; fills run->cases, run->reqs, run->models, run->model,
- * then calls bg_run_finish. Returns 0 when the run completed (whatever the answers
- * were); BG_ENET when no endpoint could be reached at all (/v1/models discovery or
- * every request failed to connect). */
+ * then calls bg_run_finish. With baseline endpoints it also creates and fills
+ * run->baseline the same way. Returns 0 when the run completed (whatever the answers
+ * were); BG_ENET when no endpoint of a side could be reached at all (/v1/models
+ * discovery or every request failed to connect). */
 int bg_runner_run(bg_run *run, const bg_runner_opts *opts, bg_error *err);
 
 #endif

@@ -25,7 +25,8 @@
 enum {
     O_ENDPOINT = 1, O_SUITE, O_MODEL, O_CONCURRENCY, O_RATE, O_ARRIVALS, O_REPEAT, O_TIMEOUT,
     O_STREAM, O_NO_STREAM, O_API_KEY_ENV, O_HEADER, O_THRESHOLD, O_JUNIT, O_JSON_REPORT,
-    O_MARKDOWN, O_METRICS, O_REPORTS, O_SEED, O_RETRIES, O_NO_PROGRESS, O_REV
+    O_MARKDOWN, O_METRICS, O_REPORTS, O_SEED, O_RETRIES, O_NO_PROGRESS, O_REV,
+    O_BASELINE, O_BASELINE_MODEL, O_BASELINE_ALPHA
 };
 
 static const bg_opt eval_opts[] = {
@@ -44,6 +45,12 @@ static const bg_opt eval_opts[] = {
     {"api-key-env", 0, "VAR", O_API_KEY_ENV, "send Authorization: Bearer $VAR"},
     {"header", 'H', "H", O_HEADER, "extra request header \"Name: value\" (repeatable)"},
     {"threshold", 't', "NAME=V", O_THRESHOLD, "gate threshold, e.g. p95_ms=2500 (repeatable)"},
+    {"baseline-endpoint", 0, "URL", O_BASELINE,
+     "also run every case against this baseline and compare (repeatable)"},
+    {"baseline-model", 0, "NAME", O_BASELINE_MODEL,
+     "model to request from the baseline (default: --model, else its /v1/models)"},
+    {"baseline-alpha", 0, "A", O_BASELINE_ALPHA,
+     "significance level of the latency comparison (default 0.01)"},
     {"junit", 0, "FILE", O_JUNIT, "write a JUnit XML report"},
     {"json-report", 0, "FILE", O_JSON_REPORT, "write the full JSON report"},
     {"markdown", 0, "FILE", O_MARKDOWN, "write a Markdown summary (CI job summaries)"},
@@ -65,6 +72,10 @@ static const bg_opt eval_opts[] = {
 typedef struct eval_args {
     const char *endpoints[BG_MAX_ENDPOINTS];
     size_t n_endpoints;
+    const char *baseline[BG_MAX_ENDPOINTS];
+    size_t n_baseline;
+    const char *baseline_model;
+    double baseline_alpha;
     const char *suites[MAX_LIST];
     size_t n_suites;
     const char *headers[BG_MAX_HEADERS];
@@ -108,6 +119,20 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
             return BG_EINVAL;
         }
         return add_str(a->endpoints, &a->n_endpoints, BG_MAX_ENDPOINTS, arg, "endpoints", err);
+    case O_BASELINE:
+        if (bg_url_check(arg, err)) {
+            bg_error_prefix(err, "--baseline-endpoint");
+            return BG_EINVAL;
+        }
+        return add_str(a->baseline, &a->n_baseline, BG_MAX_ENDPOINTS, arg, "baseline endpoints",
+                       err);
+    case O_BASELINE_MODEL: a->baseline_model = arg; return 0;
+    case O_BASELINE_ALPHA:
+        if (bg_parse_double(&a->baseline_alpha, arg, 1e-12, 0.5))
+            return bg_error_set(err, BG_EINVAL,
+                                "--baseline-alpha: expected a number above 0 and at most 0.5, "
+                                "got \"%s\"", arg);
+        return 0;
     case O_SUITE: return add_str(a->suites, &a->n_suites, MAX_LIST, arg, "suites", err);
     case O_HEADER:
         if (!strchr(arg, ':') || strpbrk(arg, "\r\n"))
@@ -215,6 +240,9 @@ static int merge_args(bg_config *cfg, const eval_args *a, bg_error *err)
     bg_gate_config *g = &cfg->gate;
     int rc = override_list(&g->endpoints, &g->n_endpoints, a->endpoints, a->n_endpoints);
     rc = rc ? rc : override_list(&g->suites, &g->n_suites, a->suites, a->n_suites);
+    rc = rc ? rc : override_list(&g->baseline, &g->n_baseline, a->baseline, a->n_baseline);
+    if (a->baseline_alpha > 0)
+        g->baseline_alpha = a->baseline_alpha;
     if (!rc && a->n_headers) {
         /* flag headers come on top of the config's */
         char **v = realloc(g->headers, (g->n_headers + a->n_headers) * sizeof *v);
@@ -308,6 +336,21 @@ static int print_json(const bg_run *run)
     return rc;
 }
 
+/* A baseline alongside (paired.h): --baseline-endpoint, else gate.baseline's URLs. The
+ * live pool ("live") is known to deploy only. */
+static void set_baseline(bg_runner_opts *o, const bg_gate_config *g, const eval_args *a)
+{
+    if (g->n_baseline) {
+        o->baseline_endpoints = (const char *const *)g->baseline;
+        o->n_baseline_endpoints = g->n_baseline;
+        o->baseline_model = a->baseline_model;
+        bg_log_verbose("eval: comparing with a baseline of %zu endpoint(s)", g->n_baseline);
+    } else if (g->baseline_live) {
+        bg_log_info("gate.baseline is \"live\": only `bg-gate deploy` knows the live pool; "
+                    "use --baseline-endpoint URL to compare here");
+    }
+}
+
 /* Runs the suites and the gate; *exit_code is set from the verdict. */
 static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg_error *err)
 {
@@ -333,6 +376,8 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
         run->release_id = bg_strdup(rel->id);
         run->commit = bg_strdup(rel->commit);
     }
+    if (!rc)
+        run->baseline_alpha = g->baseline_alpha;
     if (rc)
         goto cleanup;
     bool tty = bg_log_stderr_is_tty();
@@ -344,6 +389,7 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
         o.seed = (unsigned)a->seed;
     o.progress = on_progress;
     o.progress_ud = progress;
+    set_baseline(&o, g, a);
     bg_log_verbose("eval: %zu suite(s), %zu endpoint(s), concurrency %ld%s", run->n_suites,
                    g->n_endpoints, g->concurrency, g->stream ? ", streaming" : "");
     bg_ci_section_begin("bg_gate_eval", "bg-gate eval: golden prompts");

@@ -3,8 +3,9 @@
  * One table names every threshold (the same spelling in bg-gate.json and on
  * --threshold), says where its measured value comes from, whether it is a floor or a
  * ceiling and what range its limit must lie in. Evaluation reads only the run's finished
- * aggregates: a percentile with too few samples, or a streaming metric nobody measured,
- * is inconclusive, and inconclusive never passes. No I/O here: the text of each outcome
+ * aggregates (and, with a baseline, the comparison of paired.c): a percentile with too
+ * few samples, or a streaming metric nobody measured, is inconclusive, and inconclusive
+ * never passes. No I/O here: the text of each outcome
  * and the verdict reason are strings the report writers and the CLI print.
  */
 #include <math.h>
@@ -16,6 +17,7 @@
 
 #include "bggate/buf.h"
 #include "bggate/gate.h"
+#include "bggate/paired.h"
 #include "bggate/util.h"
 
 typedef enum {
@@ -26,7 +28,10 @@ typedef enum {
     SRC_ITL,
     SRC_TPOT,
     SRC_OUT_TOK_PER_S,
-    SRC_REQ_PER_S
+    SRC_REQ_PER_S,
+    SRC_BASE_DROP, /* baseline comparison (paired.h) */
+    SRC_BASE_E2E,
+    SRC_BASE_TTFT
 } metric_src;
 
 typedef struct metric_def {
@@ -35,24 +40,28 @@ typedef struct metric_def {
     double q;     /* quantile for sample-based metrics (1 = max) */
     bool is_min;  /* a floor: measured must be >= limit */
     bool is_rate; /* the limit is a share in [0, 1] */
+    bool is_ratio; /* the limit is a ratio of medians, 1 or more */
 } metric_def;
 
 static const metric_def METRICS[] = {
-    {"pass_rate", SRC_PASS_RATE, 0, true, true},
-    {"error_rate", SRC_ERROR_RATE, 0, false, true},
-    {"p50_ms", SRC_E2E, 0.50, false, false},
-    {"p90_ms", SRC_E2E, 0.90, false, false},
-    {"p95_ms", SRC_E2E, 0.95, false, false},
-    {"p99_ms", SRC_E2E, 0.99, false, false},
-    {"max_ms", SRC_E2E, 1.0, false, false},
-    {"ttft_p50_ms", SRC_TTFT, 0.50, false, false},
-    {"ttft_p95_ms", SRC_TTFT, 0.95, false, false},
-    {"ttft_p99_ms", SRC_TTFT, 0.99, false, false},
-    {"itl_p95_ms", SRC_ITL, 0.95, false, false},
-    {"tpot_p50_ms", SRC_TPOT, 0.50, false, false},
-    {"tpot_p95_ms", SRC_TPOT, 0.95, false, false},
-    {"min_output_tokens_per_s", SRC_OUT_TOK_PER_S, 0, true, false},
-    {"min_requests_per_s", SRC_REQ_PER_S, 0, true, false},
+    {"pass_rate", SRC_PASS_RATE, 0, true, true, false},
+    {"error_rate", SRC_ERROR_RATE, 0, false, true, false},
+    {"p50_ms", SRC_E2E, 0.50, false, false, false},
+    {"p90_ms", SRC_E2E, 0.90, false, false, false},
+    {"p95_ms", SRC_E2E, 0.95, false, false, false},
+    {"p99_ms", SRC_E2E, 0.99, false, false, false},
+    {"max_ms", SRC_E2E, 1.0, false, false, false},
+    {"ttft_p50_ms", SRC_TTFT, 0.50, false, false, false},
+    {"ttft_p95_ms", SRC_TTFT, 0.95, false, false, false},
+    {"ttft_p99_ms", SRC_TTFT, 0.99, false, false, false},
+    {"itl_p95_ms", SRC_ITL, 0.95, false, false, false},
+    {"tpot_p50_ms", SRC_TPOT, 0.50, false, false, false},
+    {"tpot_p95_ms", SRC_TPOT, 0.95, false, false, false},
+    {"min_output_tokens_per_s", SRC_OUT_TOK_PER_S, 0, true, false, false},
+    {"min_requests_per_s", SRC_REQ_PER_S, 0, true, false, false},
+    {"max_pass_rate_drop", SRC_BASE_DROP, 0, false, true, false},
+    {"max_latency_ratio", SRC_BASE_E2E, 0.5, false, false, true},
+    {"max_ttft_ratio", SRC_BASE_TTFT, 0.5, false, false, true},
 };
 #define N_METRICS (sizeof METRICS / sizeof METRICS[0])
 
@@ -168,6 +177,10 @@ static int check_limit(const metric_def *def, const char *name, double limit, bg
 {
     if (!isfinite(limit))
         return bg_error_set(err, BG_EINVAL, "%s: must be a finite number", name);
+    if (def->is_ratio && limit < 1)
+        return bg_error_set(err, BG_EINVAL,
+                            "%s: must be 1 or more (candidate median / baseline median), got %g",
+                            name, limit);
     if (def->is_rate && (limit < 0 || limit > 1))
         return bg_error_set(err, BG_EINVAL, "%s: must be between 0 and 1, got %g", name, limit);
     if (!def->is_rate && limit < 0)
@@ -260,19 +273,25 @@ static void fmt_limit(char *out, size_t outsz, double v)
         *dot = '\0';
 }
 
-/* A measured value: rates with 2–3 decimals ("0.97", "0.967"); milliseconds and
+/* Milliseconds and throughputs: no decimals from 100 up, one below. */
+static void fmt_ms(char *out, size_t outsz, double v)
+{
+    snprintf(out, outsz, fabs(v) >= 100 ? "%.0f" : "%.1f", v);
+}
+
+/* A measured value: ratios with 2 decimals ("1.31"), rates with 2–3 decimals ("0.97", "0.967"); milliseconds and
  * throughputs without decimals from 100 up, one decimal below. */
 static void fmt_measured(char *out, size_t outsz, const metric_def *def, double v)
 {
-    if (def->is_rate) {
+    if (def->is_ratio) {
+        snprintf(out, outsz, "%.2f", v);
+    } else if (def->is_rate) {
         snprintf(out, outsz, "%.3f", v);
         size_t n = strlen(out);
         if (n >= 5 && out[n - 1] == '0' && out[n - 4] == '.')
             out[n - 1] = '\0';
-    } else if (fabs(v) >= 100) {
-        snprintf(out, outsz, "%.0f", v);
     } else {
-        snprintf(out, outsz, "%.1f", v);
+        fmt_ms(out, outsz, v);
     }
 }
 
@@ -447,10 +466,65 @@ static void eval_throughput(bg_run *run, bg_threshold_result *r, const metric_de
     set_text(r, "measured %s", m);
 }
 
+/* --- the baseline comparison (paired.h) --- */
+
+static void eval_drop(bg_run *run, bg_threshold_result *r, const metric_def *def)
+{
+    const bg_paired *p = run->paired;
+    char m[48];
+    r->samples = p->runs_candidate < p->runs_baseline ? p->runs_candidate : p->runs_baseline;
+    if (isnan(p->drop)) {
+        inconclusive(r);
+        set_text(r, "inconclusive (no case ran on the %s)",
+                 isnan(p->pass_rate_candidate) ? "candidate" : "baseline");
+        return;
+    }
+    r->measured = p->drop;
+    judge(r);
+    fmt_result_value(m, sizeof m, def, r);
+    set_text(r, "measured %s (baseline %.3f, candidate %.3f; %zu regressed case%s)", m,
+             p->pass_rate_baseline, p->pass_rate_candidate, p->n_regressions,
+             p->n_regressions == 1 ? "" : "s");
+}
+
+static void eval_ratio(bg_run *run, bg_threshold_result *r, const metric_def *def)
+{
+    const bg_paired *p = run->paired;
+    const bg_latency_cmp *c = def->src == SRC_BASE_E2E ? &p->e2e : &p->ttft;
+    char m[48], mc[48], mb[48];
+    r->samples = c->n_candidate < c->n_baseline ? c->n_candidate : c->n_baseline;
+    r->status = bg_paired_latency_status(c, p->alpha, r->th.limit);
+    if (r->status == BG_TH_INCONCLUSIVE) {
+        r->measured = NAN;
+        if (c->n_candidate == 0 && c->n_baseline == 0 && def->src == SRC_BASE_TTFT)
+            set_text(r, "inconclusive (not measured: enable --stream)");
+        else
+            set_text(r, "inconclusive (%zu candidate and %zu baseline samples cannot show "
+                        "p \xE2\x89\xA4 %g; need more)", /* ≤ */
+                     c->n_candidate, c->n_baseline, p->alpha);
+        return;
+    }
+    r->measured = c->ratio;
+    fmt_result_value(m, sizeof m, def, r);
+    fmt_ms(mc, sizeof mc, c->median_candidate);
+    fmt_ms(mb, sizeof mb, c->median_baseline);
+    bool significant = c->test.p_greater <= p->alpha;
+    set_text(r, "measured %s (median %s vs baseline %s ms; p %.2g %s alpha %g%s)", m, mc, mb,
+             c->test.p_greater, significant ? "\xE2\x89\xA4" : ">", p->alpha,
+             significant ? "" : ": noise");
+}
+
 static void eval_one(bg_run *run, bg_threshold_result *r, const metric_def *def)
 {
     r->th.is_min = def->is_min;
     switch (def->src) {
+    case SRC_BASE_DROP:
+        eval_drop(run, r, def);
+        break;
+    case SRC_BASE_E2E:
+    case SRC_BASE_TTFT:
+        eval_ratio(run, r, def);
+        break;
     case SRC_PASS_RATE:
         eval_pass_rate(run, r, def);
         break;
@@ -500,28 +574,76 @@ static int verdict_reason(char **out, const bg_threshold_result *rs, size_t n)
     return *out ? 0 : BG_ENOMEM;
 }
 
-static bool has_untagged_pass_rate(const bg_threshold *ths, size_t n)
+static bool has_untagged(const bg_threshold *ths, size_t n, const char *metric)
 {
     for (size_t i = 0; i < n; i++)
-        if (strcmp(ths[i].metric, "pass_rate") == 0 && !ths[i].tag[0])
+        if (strcmp(ths[i].metric, metric) == 0 && !ths[i].tag[0])
             return true;
     return false;
+}
+
+static bool is_baseline_threshold(const bg_threshold *th)
+{
+    const metric_def *def = metric_find(th->metric, strnlen(th->metric, sizeof th->metric));
+    return def && def->src >= SRC_BASE_DROP;
+}
+
+/* What is evaluated: the implicit pass_rate floor (every case must pass) unless a
+ * pass_rate is configured; the configured thresholds, the baseline ones only when a
+ * baseline ran; and, when one ran, implicit baseline limits for those not configured
+ * (TTFT only for a streaming run where a side measured it: the few cases that stream on
+ * their own in a --no-stream run are too few to judge). */
+static int collect_thresholds(bg_threshold_result **out, size_t *n_out, const bg_run *run,
+                              const bg_threshold *ths, size_t n)
+{
+    static const struct {
+        const char *name;
+        double limit;
+    } implicit[] = {{"max_pass_rate_drop", BG_PAIRED_DEFAULT_MAX_DROP},
+                    {"max_latency_ratio", BG_PAIRED_DEFAULT_MAX_RATIO},
+                    {"max_ttft_ratio", BG_PAIRED_DEFAULT_MAX_RATIO}};
+    size_t k = 0;
+    bg_threshold_result *rs = calloc(n + 4, sizeof *rs);
+    if (!rs)
+        return BG_ENOMEM;
+    if (!has_untagged(ths, n, "pass_rate"))
+        bg_threshold_parse(&rs[k++].th, "pass_rate", 1.0, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (run->paired || !is_baseline_threshold(&ths[i]))
+            rs[k++].th = ths[i];
+    const bg_paired *p = run->paired;
+    for (size_t i = 0; p && i < sizeof implicit / sizeof implicit[0]; i++) {
+        bool ttft = strcmp(implicit[i].name, "max_ttft_ratio") == 0;
+        if (has_untagged(ths, n, implicit[i].name) ||
+            (ttft && (!run->stream || (p->ttft.n_candidate == 0 && p->ttft.n_baseline == 0))))
+            continue;
+        bg_threshold_parse(&rs[k++].th, implicit[i].name, implicit[i].limit, NULL);
+    }
+    *out = rs;
+    *n_out = k;
+    return 0;
+}
+
+/* run->paired from run->baseline (replacing an earlier comparison). */
+static int compare_baseline(bg_run *run, bg_error *err)
+{
+    bg_paired_free(run->paired);
+    run->paired = NULL;
+    return bg_paired_compare(&run->paired, run, run->baseline_alpha, err);
 }
 
 int bg_gate_evaluate(bg_run *run, const bg_threshold *ths, size_t n, bg_error *err)
 {
     int rc = 0;
     char *reason = NULL;
+    bg_threshold_result *rs = NULL;
+    size_t total = 0;
     if (n && !ths)
         return bg_error_set(err, BG_EINVAL, "thresholds missing");
-    size_t k = has_untagged_pass_rate(ths, n) ? 0 : 1, total = n + k;
-    bg_threshold_result *rs = calloc(total, sizeof *rs);
-    if (!rs)
+    if ((rc = compare_baseline(run, err)))
+        return rc;
+    if (collect_thresholds(&rs, &total, run, ths, n) < 0)
         return bg_error_set(err, BG_ENOMEM, "out of memory");
-    if (k) /* the implicit floor: every case must pass */
-        bg_threshold_parse(&rs[0].th, "pass_rate", 1.0, NULL);
-    for (size_t i = 0; i < n; i++)
-        rs[k + i].th = ths[i];
     for (size_t i = 0; i < total; i++) {
         const metric_def *def =
             metric_find(rs[i].th.metric, strnlen(rs[i].th.metric, sizeof rs[i].th.metric));

@@ -4,13 +4,15 @@
  * The runner fills case results and appends one fixed-size record per request (plus
  * inter-token-latency samples, which only it sees); bg_run_finish then derives the
  * per-suite, overall and per-tag numbers from those records alone, so reports and the
- * gate agree on every count. This file does no I/O and knows nothing about HTTP.
+ * gate agree on every count. A baseline run (paired.h) is a second run over the same,
+ * borrowed, suites. This file does no I/O and knows nothing about HTTP.
  */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/paired.h"
 #include "bggate/run.h"
 #include "bggate/util.h"
 
@@ -170,17 +172,21 @@ static void run_free_suites(bg_run *run)
         }
         if (run->per_suite)
             bg_aggregate_dispose(&run->per_suite[s]);
-        bg_suite_free(run->suites[s]);
+        if (!run->suites_borrowed)
+            bg_suite_free(run->suites[s]);
     }
     free(run->cases);
     free(run->per_suite);
-    free(run->suites);
+    if (!run->suites_borrowed)
+        free(run->suites);
 }
 
 void bg_run_free(bg_run *run)
 {
     if (!run)
         return;
+    /* first: the baseline reads the suites it borrows from us while it frees itself */
+    bg_run_free(run->baseline);
     run_free_suites(run);
     free(run->reqs);
     for (size_t i = 0; i < run->n_models; i++)
@@ -200,7 +206,27 @@ void bg_run_free(bg_run *run)
         free(run->phases[i].failure);
     free(run->phases);
     free(run->decision);
+    bg_paired_free(run->paired);
     free(run);
+}
+
+int bg_run_new_baseline(bg_run *run, bg_error *err)
+{
+    bg_run *b = calloc(1, sizeof *b);
+    if (!b)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    b->suites = run->suites;
+    b->n_suites = run->n_suites;
+    b->suites_borrowed = true;
+    bg_aggregate_init(&b->overall);
+    b->verdict = BG_VERDICT_PASSED;
+    if (run_alloc_suites(b) < 0) {
+        bg_run_free(b);
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    }
+    bg_run_free(run->baseline);
+    run->baseline = b;
+    return 0;
 }
 
 int bg_run_add_request(bg_run *run, const bg_request_record *rec)

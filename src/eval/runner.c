@@ -7,6 +7,10 @@
  * network calls (similar → /embeddings, llm-rubric → the judge) parks its answer in a
  * `scoring` record until those auxiliary transfers finish.
  *
+ * With a baseline (paired.h) every case run becomes a pair of requests, one to each
+ * side, started back to back by the same loop (alternating which goes first) under the
+ * same concurrency limit; the baseline's results go to run->baseline.
+ *
  * What it does not do: decide the verdict (gate.c) or write reports (src/report/).
  * Bodies are never kept whole: the answer is capped (BG_MAX_ANSWER) and each case keeps
  * only an excerpt and its failure reasons.
@@ -87,6 +91,29 @@ static bool cursor_next(runner *r, cursor *out)
         return true;
     }
     return false;
+}
+
+/* The next request to start: a case run from the cursor, or — with a baseline — the
+ * other side of the case run started last. Pairs alternate which side goes first, so
+ * neither side systematically gets the earlier slot. */
+static bool next_request(runner *r, cursor *out, bool *baseline)
+{
+    if (r->has_pending) {
+        r->has_pending = false;
+        *out = r->pending;
+        *baseline = r->pending_baseline;
+        return true;
+    }
+    if (!cursor_next(r, out))
+        return false;
+    *baseline = false;
+    if (r->brun) {
+        *baseline = (r->pairs++ & 1) != 0;
+        r->pending = *out;
+        r->pending_baseline = !*baseline;
+        r->has_pending = true;
+    }
+    return true;
 }
 
 static size_t count_work(runner *r)
@@ -253,14 +280,15 @@ int bg_runner_job_start(runner *r, job *j, const char *body, bool stream,
     return 0;
 }
 
-static size_t pick_endpoint(runner *r)
+static size_t pick_endpoint(runner *r, bool baseline)
 {
-    size_t i = r->next_endpoint;
-    r->next_endpoint = (r->next_endpoint + 1) % r->o->n_endpoints;
+    size_t *next = baseline ? &r->next_bendpoint : &r->next_endpoint;
+    size_t i = *next;
+    *next = (*next + 1) % (baseline ? r->o->n_baseline_endpoints : r->o->n_endpoints);
     return i;
 }
 
-static int start_case(runner *r, const cursor *w, double sched_ms, bg_error *err)
+static int start_case(runner *r, const cursor *w, bool baseline, double sched_ms, bg_error *err)
 {
     const bg_case *c = case_of(r, w->suite, w->kase);
     job *j = bg_runner_job_get(r);
@@ -273,11 +301,13 @@ static int start_case(runner *r, const cursor *w, double sched_ms, bg_error *err
     j->stream = stream_of(r, c);
     j->chat = c->is_chat;
     j->sched_ms = sched_ms;
-    j->endpoint = pick_endpoint(r);
-    snprintf(j->url, sizeof j->url, "%s/%s", r->base[j->endpoint],
+    j->baseline = baseline;
+    j->endpoint = pick_endpoint(r, baseline);
+    snprintf(j->url, sizeof j->url, "%s/%s", bases_of(r, baseline)[j->endpoint],
              c->is_chat ? "chat/completions" : "completions");
-    bg_request_opts ro = {
-        .model = r->run->model, .stream = j->stream, .defaults = r->o->request_defaults};
+    bg_request_opts ro = {.model = run_of(r, baseline)->model,
+                          .stream = j->stream,
+                          .defaults = r->o->request_defaults};
     int rc = bg_openai_build_request(&j->body, c->body, &ro, err);
     if (!rc)
         rc = bg_runner_job_start(r, j, j->body, j->stream, r->headers, err);
@@ -382,16 +412,17 @@ static double e2e_of(job *j)
     return (j->added_ms - j->sched_ms) + (double)total_us / 1000.0;
 }
 
-static void merge_itl(runner *r, job *j)
+static void merge_itl(bg_run *run, job *j)
 {
     for (size_t i = 0; i < j->itl.n; i++) {
-        bg_samples_add(&r->run->overall.itl, j->itl.v[i]);
-        bg_samples_add(&r->run->per_suite[j->suite].itl, j->itl.v[i]);
+        bg_samples_add(&run->overall.itl, j->itl.v[i]);
+        bg_samples_add(&run->per_suite[j->suite].itl, j->itl.v[i]);
     }
 }
 
 static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
 {
+    bg_run *run = run_of(r, j->baseline);
     r->in_flight_cases--;
     bg_request_record rec = {
         .suite = (uint32_t)j->suite,
@@ -401,7 +432,7 @@ static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
         .http_status = (uint16_t)(j->status > 0 && j->status < 1000 ? j->status : 0),
         .error = (uint8_t)kind,
         .retries = (uint8_t)(j->retries > 255 ? 255 : j->retries),
-        .model = (int16_t)(j->resp.model[0] ? bg_run_intern_model(r->run, j->resp.model) : -1),
+        .model = (int16_t)(j->resp.model[0] ? bg_run_intern_model(run, j->resp.model) : -1),
         .output_tokens = -1,
         .start_ms = j->sched_ms - r->t0,
         .e2e_ms = e2e_of(j),
@@ -410,8 +441,9 @@ static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
     };
     if (kind != BG_REQ_OK) {
         if (kind == BG_REQ_CONNECT)
-            r->connect_errors++;
-        bg_runner_record_case_run(r, j->suite, j->kase, &rec, 0, NULL, 0, NULL, NULL, msg);
+            *(j->baseline ? &r->b_connect_errors : &r->connect_errors) += 1;
+        bg_runner_record_case_run(r, j->baseline, j->suite, j->kase, &rec, 0, NULL, 0, NULL,
+                                  NULL, msg);
         return;
     }
     long out_tokens = bg_response_output_tokens(&j->resp);
@@ -421,7 +453,7 @@ static void finish_case(runner *r, job *j, bg_req_error kind, const char *msg)
         if (out_tokens > 1)
             rec.tpot_ms = (rec.e2e_ms - rec.ttft_ms) / (double)(out_tokens - 1);
     }
-    merge_itl(r, j);
+    merge_itl(run, j);
     bg_runner_score_or_wait(r, j, &rec);
 }
 
@@ -485,10 +517,14 @@ static int start_due_retries(runner *r, double now, double *next_due, bg_error *
 static int start_new_work(runner *r, double now, double *next_due, bg_error *err)
 {
     cursor w;
+    bool baseline = false;
     size_t cap = (size_t)(r->o->concurrency > 0 ? r->o->concurrency : 1);
     while (r->in_flight_cases < cap) {
         double sched = now;
-        if (r->o->rate > 0) {
+        /* open loop with a baseline: both halves of a pair share one arrival, so each
+         * side sees the arrival process a run of its own would */
+        bool second_half = r->has_pending;
+        if (r->o->rate > 0 && !second_half) {
             if (r->next_arrival > now) {
                 if (r->next_arrival < *next_due)
                     *next_due = r->next_arrival;
@@ -496,11 +532,15 @@ static int start_new_work(runner *r, double now, double *next_due, bg_error *err
             }
             sched = r->next_arrival;
         }
-        if (!cursor_next(r, &w))
+        if (!next_request(r, &w, &baseline))
             break;
-        if (r->o->rate > 0)
+        if (r->o->rate > 0 && second_half) {
+            sched = r->pending_sched;
+        } else if (r->o->rate > 0) {
+            r->pending_sched = sched;
             r->next_arrival += next_gap_ms(r);
-        int rc = start_case(r, &w, sched, err);
+        }
+        int rc = start_case(r, &w, baseline, sched, err);
         if (rc)
             return rc;
     }
@@ -531,7 +571,8 @@ static int loop(runner *r, bg_error *err)
         if (mc != CURLM_OK)
             return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
         drain_done(r);
-        if (r->finished >= r->total && running == 0 && !r->retry_queue)
+        if (r->finished >= r->total && r->b_finished >= r->b_total && running == 0 &&
+            !r->retry_queue)
             return 0;
         if (bg_cancelled())
             return bg_error_set(err, BG_ECANCELED, "eval interrupted by signal %d after %zu of %zu requests",
@@ -554,11 +595,11 @@ static size_t discard_write(char *p, size_t s, size_t n, void *ud)
     return bg_buf_append(b, p, s * n) ? 0 : s * n;
 }
 
-/* Asks the first endpoint which model it serves (GET /models). */
-static int discover_model(runner *r, bg_error *err)
+/* Asks an endpoint (a base URL) which model it serves (GET /models) into *model. */
+static int discover_model(runner *r, const char *base, char **model, bg_error *err)
 {
     char url[1100];
-    snprintf(url, sizeof url, "%s/models", r->base[0]);
+    snprintf(url, sizeof url, "%s/models", base);
     CURL *e = curl_easy_init();
     bg_buf body;
     bg_buf_init(&body, BG_MAX_RESPONSE_BODY);
@@ -578,7 +619,7 @@ static int discover_model(runner *r, bg_error *err)
         long status = 0;
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
         if (cc == CURLE_OK && status == 200) {
-            rc = bg_openai_parse_models(&r->run->model, body.data, body.len, err);
+            rc = bg_openai_parse_models(model, body.data, body.len, err);
             if (rc)
                 bg_error_prefix(err, "%s", url);
             break;
@@ -634,26 +675,62 @@ static bool any_case_has_model(const bg_run *run)
     return true;
 }
 
+/* Base URLs (no trailing '/') into *bases and copies of the URLs into run->endpoints. */
+static int setup_endpoints(char ***bases, bg_run *run, const char *const *urls, size_t n_urls,
+                           bg_error *err)
+{
+    *bases = calloc(n_urls, sizeof **bases);
+    run->endpoints = calloc(n_urls, sizeof *run->endpoints);
+    if (!*bases || !run->endpoints)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    run->n_endpoints = n_urls;
+    for (size_t i = 0; i < n_urls; i++) {
+        size_t n = strlen(urls[i]);
+        while (n && urls[i][n - 1] == '/')
+            n--;
+        (*bases)[i] = bg_strndup(urls[i], n);
+        run->endpoints[i] = bg_strdup(urls[i]);
+        if (!(*bases)[i] || !run->endpoints[i])
+            return bg_error_set(err, BG_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+/* The baseline's run, endpoints and model (paired.h). */
+static int setup_baseline(runner *r, bg_error *err)
+{
+    const bg_runner_opts *o = r->o;
+    int rc = bg_run_new_baseline(r->run, err);
+    if (rc)
+        return rc;
+    r->brun = r->run->baseline;
+    rc = setup_endpoints(&r->bbase, r->brun, o->baseline_endpoints, o->n_baseline_endpoints,
+                         err);
+    if (rc)
+        return rc;
+    r->brun->model = bg_strdup(o->baseline_model      ? o->baseline_model
+                               : o->baseline_discover ? NULL
+                                                      : o->model);
+    if (!r->brun->model && !any_case_has_model(r->run)) {
+        rc = discover_model(r, r->bbase[0], &r->brun->model, err);
+        if (rc)
+            bg_error_prefix(err, "baseline");
+    }
+    r->brun->stream = o->stream;
+    r->brun->concurrency = o->concurrency;
+    r->brun->rate = o->rate;
+    r->brun->baseline_alpha = r->run->baseline_alpha;
+    return rc;
+}
+
 static int runner_setup(runner *r, bg_error *err)
 {
     const bg_runner_opts *o = r->o;
     if (o->n_endpoints == 0)
         return bg_error_set(err, BG_EINVAL, "no endpoint to test (use --endpoint URL)");
-    r->base = calloc(o->n_endpoints, sizeof *r->base);
-    r->run->endpoints = calloc(o->n_endpoints, sizeof *r->run->endpoints);
-    if (!r->base || !r->run->endpoints)
-        return bg_error_set(err, BG_ENOMEM, "out of memory");
-    r->run->n_endpoints = o->n_endpoints;
-    for (size_t i = 0; i < o->n_endpoints; i++) {
-        size_t n = strlen(o->endpoints[i]);
-        while (n && o->endpoints[i][n - 1] == '/')
-            n--;
-        r->base[i] = bg_strndup(o->endpoints[i], n);
-        r->run->endpoints[i] = bg_strdup(o->endpoints[i]);
-        if (!r->base[i] || !r->run->endpoints[i])
-            return bg_error_set(err, BG_ENOMEM, "out of memory");
-    }
-    int rc = build_headers(r, err);
+    int rc = setup_endpoints(&r->base, r->run, o->endpoints, o->n_endpoints, err);
+    if (!rc)
+        rc = build_headers(r, err);
     if (rc)
         return rc;
     r->multi = curl_multi_init();
@@ -664,10 +741,12 @@ static int runner_setup(runner *r, bg_error *err)
     free(r->run->model);
     r->run->model = bg_strdup(o->model);
     if (!r->run->model && !any_case_has_model(r->run))
-        rc = discover_model(r, err);
+        rc = discover_model(r, r->base[0], &r->run->model, err);
     r->run->stream = o->stream;
     r->run->concurrency = o->concurrency;
     r->run->rate = o->rate;
+    if (!rc && o->n_baseline_endpoints)
+        rc = setup_baseline(r, err);
     return rc;
 }
 
@@ -699,6 +778,21 @@ static void runner_dispose(runner *r)
     for (size_t i = 0; r->base && i < r->o->n_endpoints; i++)
         free(r->base[i]);
     free(r->base);
+    for (size_t i = 0; r->bbase && i < r->o->n_baseline_endpoints; i++)
+        free(r->bbase[i]);
+    free(r->bbase);
+}
+
+static int finish_baseline(runner *r, bg_error *err)
+{
+    bg_run *b = r->brun;
+    b->started_wall_s = r->run->started_wall_s;
+    b->duration_s = r->run->duration_s;
+    int rc = bg_run_finish(b, err);
+    if (!rc && r->b_total > 0 && r->b_connect_errors == r->b_total)
+        rc = bg_error_set(err, BG_ENET, "no baseline endpoint could be reached: %s",
+                          b->cases[0][0].error ? b->cases[0][0].error : "connection failed");
+    return rc;
 }
 
 int bg_runner_run(bg_run *run, const bg_runner_opts *opts, bg_error *err)
@@ -708,6 +802,7 @@ int bg_runner_run(bg_run *run, const bg_runner_opts *opts, bg_error *err)
     if (rc)
         goto cleanup;
     r.total = count_work(&r);
+    r.b_total = r.brun ? r.total : 0;
     r.t0 = bg_now_ms();
     r.next_arrival = r.t0;
     run->started_wall_s = bg_wall_s();
@@ -719,6 +814,8 @@ int bg_runner_run(bg_run *run, const bg_runner_opts *opts, bg_error *err)
     if (!rc && r.total > 0 && r.connect_errors == r.total)
         rc = bg_error_set(err, BG_ENET, "no endpoint could be reached: %s",
                           run->cases[0][0].error ? run->cases[0][0].error : "connection failed");
+    if (!rc && r.brun)
+        rc = finish_baseline(&r, err);
 cleanup:
     runner_dispose(&r);
     return rc;

@@ -21,6 +21,7 @@ typedef struct job {
     CURL *easy;
     struct runner *r;
     job_kind kind;
+    bool baseline;         /* a request of the baseline run (paired.h) */
     size_t suite, kase;
     uint32_t repeat;
     size_t endpoint;
@@ -51,6 +52,7 @@ typedef struct job {
 
 /* A finished case request waiting for auxiliary results before it is scored. */
 typedef struct scoring {
+    bool baseline;
     size_t suite, kase;
     uint32_t repeat;
     bg_request_record rec;
@@ -79,9 +81,18 @@ typedef struct runner {
     char **base;           /* endpoints without trailing '/' */
     size_t next_endpoint;
     cursor cur;
-    size_t total, finished, passed, failed, errored;
+    size_t total, finished, passed, failed, errored; /* the candidate's requests */
     size_t in_flight_cases;
     size_t connect_errors;
+    /* the baseline alongside (NULL brun when none): its run, endpoints and counters */
+    bg_run *brun;
+    char **bbase;
+    size_t next_bendpoint;
+    size_t b_total, b_finished, b_connect_errors;
+    cursor pending;        /* the other side of the last case run started */
+    bool has_pending, pending_baseline;
+    double pending_sched;  /* open loop: the arrival the pair shares */
+    size_t pairs;          /* case runs started on both sides (alternates who goes first) */
     job *free_jobs;
     job *retry_queue;
     job *active;           /* transfers added to the multi handle */
@@ -95,6 +106,18 @@ static inline const bg_case *case_of(const runner *r, size_t s, size_t c)
     return &r->run->suites[s]->cases[c];
 }
 
+/* The run a request belongs to: the candidate's, or the baseline's. */
+static inline bg_run *run_of(const runner *r, bool baseline)
+{
+    return baseline ? r->brun : r->run;
+}
+
+/* The endpoint base URLs of a side. */
+static inline char *const *bases_of(const runner *r, bool baseline)
+{
+    return baseline ? r->bbase : r->base;
+}
+
 /* A job from the free list (or a new one) with fresh parsers. */
 job *bg_runner_job_get(runner *r);
 /* Returns a finished job to the free list. */
@@ -102,8 +125,9 @@ void bg_runner_job_put(runner *r, job *j);
 /* Hands a prepared job to curl. */
 int bg_runner_job_start(runner *r, job *j, const char *body, bool stream,
                         const struct curl_slist *headers, bg_error *err);
-/* Records one finished case run into its case result and the request list. */
-void bg_runner_record_case_run(runner *r, size_t s, size_t ci, bg_request_record *rec,
+/* Records one finished case run into its case result and the request list of its side. */
+void bg_runner_record_case_run(runner *r, bool baseline, size_t s, size_t ci,
+                               bg_request_record *rec,
                                double score, const char *answer, size_t answer_len,
                                bg_assert_result *res, const char *failure,
                                const char *error_msg);

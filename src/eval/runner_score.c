@@ -1,7 +1,9 @@
 /* runner_score.c — scoring a finished case run: assertions, case thresholds and
  * latency limits, and the auxiliary requests some assertions need (similar →
  * /embeddings with the answer and the expected text; llm-rubric → a judge chat request).
- * A run waits in a `scoring` record until its auxiliary transfers are done.
+ * A run waits in a `scoring` record until its auxiliary transfers are done. A baseline
+ * request (paired.h) is scored the same way and recorded into the baseline's run; its
+ * auxiliary requests go to the baseline's endpoint unless one is configured.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +51,14 @@ static void add_reason(bg_buf *b, const char *type, bool negate, const char *rea
         bg_buf_printf(b, "%s%s: %s", negate ? "not-" : "", type, reason);
 }
 
-void bg_runner_record_case_run(runner *r, size_t s, size_t ci, bg_request_record *rec,
-                            double score, const char *answer, size_t answer_len,
-                            bg_assert_result *res, const char *failure, const char *error_msg)
+void bg_runner_record_case_run(runner *r, bool baseline, size_t s, size_t ci,
+                               bg_request_record *rec, double score, const char *answer,
+                               size_t answer_len, bg_assert_result *res, const char *failure,
+                               const char *error_msg)
 {
     const bg_case *c = case_of(r, s, ci);
-    bg_case_result *cr = &r->run->cases[s][ci];
+    bg_run *run = run_of(r, baseline);
+    bg_case_result *cr = &run->cases[s][ci];
     cr->runs++;
     cr->score += (score - cr->score) / (double)cr->runs; /* running mean over runs */
     cr->time_ms += rec->e2e_ms;
@@ -83,8 +87,12 @@ void bg_runner_record_case_run(runner *r, size_t s, size_t ci, bg_request_record
                 memcpy(cr->asserts, res, c->n_asserts * sizeof *res);
         }
     }
-    if (bg_run_add_request(r->run, rec))
+    if (bg_run_add_request(run, rec))
         bg_log_warn("out of memory recording a request");
+    if (baseline) {
+        r->b_finished++;
+        return;
+    }
     r->finished++;
     if (rec->error != BG_REQ_OK)
         r->errored++;
@@ -170,8 +178,9 @@ static void score_now(runner *r, scoring *sc)
     }
     sc->rec.passed = pass;
     double score = wsum > 0 ? wpass / wsum : (pass ? 1.0 : 0.0);
-    bg_runner_record_case_run(r, sc->suite, sc->kase, &sc->rec, score, bg_buf_cstr(&sc->resp.text),
-                    sc->resp.text.len, res, pass ? NULL : bg_buf_cstr(&why), NULL);
+    bg_runner_record_case_run(r, sc->baseline, sc->suite, sc->kase, &sc->rec, score,
+                              bg_buf_cstr(&sc->resp.text), sc->resp.text.len, res,
+                              pass ? NULL : bg_buf_cstr(&why), NULL);
     bg_buf_dispose(&why);
     free(res);
     scoring_free(sc, c->n_asserts);
@@ -180,7 +189,7 @@ static void score_now(runner *r, scoring *sc)
 /* Builds the URL of an auxiliary request ("embeddings", "chat/completions"). */
 static void aux_url(runner *r, job *j, const char *configured, size_t endpoint, const char *path)
 {
-    const char *base = configured ? configured : r->base[endpoint];
+    const char *base = configured ? configured : bases_of(r, j->baseline)[endpoint];
     size_t n = strlen(base);
     while (n && base[n - 1] == '/')
         n--;
@@ -224,7 +233,9 @@ static int start_aux(runner *r, scoring *sc, size_t i, size_t endpoint, bg_error
     job *j = bg_runner_job_get(r);
     if (!j)
         return bg_error_set(err, BG_ENOMEM, "out of memory");
+    const char *model = run_of(r, sc->baseline)->model;
     j->sc = sc;
+    j->baseline = sc->baseline;
     j->assert_index = i;
     j->suite = sc->suite;
     j->chat = true;
@@ -233,14 +244,13 @@ static int start_aux(runner *r, scoring *sc, size_t i, size_t endpoint, bg_error
         j->kind = JOB_EMBED;
         aux_url(r, j, r->o->embeddings_url, endpoint, "embeddings");
         const char *expected = cJSON_IsString(a->value) ? a->value->valuestring : "";
-        j->body = embeddings_body(r->o->embeddings_model ? r->o->embeddings_model : r->run->model,
+        j->body = embeddings_body(r->o->embeddings_model ? r->o->embeddings_model : model,
                                   bg_buf_cstr(&sc->resp.text), sc->resp.text.len, expected);
     } else {
         j->kind = JOB_JUDGE;
         aux_url(r, j, r->o->judge_url, endpoint, "chat/completions");
         char *prompt = bg_assert_judge_prompt(a, bg_buf_cstr(&sc->resp.text), sc->resp.text.len);
-        j->body = prompt ? judge_body(r->o->judge_model ? r->o->judge_model : r->run->model,
-                                      prompt)
+        j->body = prompt ? judge_body(r->o->judge_model ? r->o->judge_model : model, prompt)
                          : NULL;
         free(prompt);
     }
@@ -320,6 +330,7 @@ void bg_runner_score_or_wait(runner *r, job *j, bg_request_record *rec)
         bg_log_error("out of memory scoring a request");
         return;
     }
+    sc->baseline = j->baseline;
     sc->suite = j->suite;
     sc->kase = j->kase;
     sc->repeat = j->repeat;

@@ -1,8 +1,9 @@
 /* console.c — what a human sees in a terminal or a CI log: the end-of-run summary and
  * the progress line while requests run.
  *
- * The summary is compact: verdict, counts, latency, one line per threshold (✓ ✗ ?), and
- * the worst failing cases as `suite:line id: reason`. Colour only when asked (the
+ * The summary is compact: verdict, counts, latency, one line per threshold (✓ ✗ ?), the
+ * baseline comparison and its regressed cases when a baseline ran (paired.h), and the
+ * worst failing cases as `suite:line id: reason`. Colour only when asked (the
  * caller decides from the TTY and NO_COLOR). Text that came from suites or models is cut
  * to one line and stripped of control characters, so an answer cannot move the cursor
  * or recolour the terminal. Progress redraws one line on a TTY (at most ~10 times a
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/paired.h"
 #include "bggate/util.h"
 #include "report_internal.h"
 
@@ -165,6 +167,54 @@ cleanup:
     free(refs);
 }
 
+/* baseline (paired.h): one line of comparison, then the regressed cases */
+static void con_latency_cmp(con *c, const char *name, const bg_latency_cmp *l)
+{
+    char mb[48], mc[48], p[48];
+    if (!l->tested)
+        return;
+    bg_buf_printf(&c->b, " · %s median %s → %s (p %s)", name,
+                  bg_report_ms(mb, sizeof mb, l->median_baseline),
+                  bg_report_ms(mc, sizeof mc, l->median_candidate),
+                  bg_report_num(p, sizeof p, l->test.p_greater, -2));
+}
+
+static void con_baseline(con *c, const bg_run *run)
+{
+    const bg_paired *p = run->paired;
+    if (!p || !run->baseline)
+        return;
+    char pb[48], pc[48];
+    bg_buf_printf(&c->b, "  baseline  pass rate %s → %s, %zu regressed, %zu improved",
+                  bg_report_num(pb, sizeof pb, p->pass_rate_baseline, 3),
+                  bg_report_num(pc, sizeof pc, p->pass_rate_candidate, 3), p->n_regressions,
+                  p->n_improvements);
+    con_latency_cmp(c, "e2e", &p->e2e);
+    con_latency_cmp(c, "ttft", &p->ttft);
+    bg_buf_putc(&c->b, '\n');
+    size_t shown = p->n_regressions < CON_MAX_FAILING ? p->n_regressions : CON_MAX_FAILING;
+    for (size_t i = 0; i < shown; i++) {
+        const bg_suite *su = run->suites[p->regressions[i].suite];
+        const bg_case *kc = &su->cases[p->regressions[i].kase];
+        char tmp[BG_ERROR_MSG_MAX + 512];
+        bg_buf_puts(&c->b, "  ");
+        con_paint(c, ANSI_RED, "↓");
+        bg_buf_puts(&c->b, " regressed ");
+        con_text(c, su->name, 64);
+        bg_buf_printf(&c->b, ":%d ", kc->line);
+        con_text(c, kc->id, 64);
+        bg_buf_puts(&c->b, ": ");
+        con_text(c, bg_report_case_reason(tmp, sizeof tmp,
+                                          bg_report_case(run, p->regressions[i].suite,
+                                                         p->regressions[i].kase)),
+                 CON_REASON_CHARS);
+        bg_buf_putc(&c->b, '\n');
+    }
+    if (p->n_regressions > shown)
+        bg_buf_printf(&c->b, "  … and %zu more regressed cases (see the reports)\n",
+                      p->n_regressions - shown);
+}
+
 void bg_report_console(FILE *f, const bg_run *run, bool color)
 {
     con c = {.color = color};
@@ -173,6 +223,7 @@ void bg_report_console(FILE *f, const bg_run *run, bool color)
     con_counts(&c, run);
     con_latency(&c, run);
     con_thresholds(&c, run);
+    con_baseline(&c, run);
     con_failing(&c, run);
     /* On allocation failure the buffer holds what fit: print that much. */
     fputs(bg_buf_cstr(&c.b), f);

@@ -1,8 +1,9 @@
 /* json.c — the machine-readable JSON report (cJSON), for dashboards and scripts.
  *
  * Everything a run knows: version and libcurl, the verdict, settings, the overall and
- * per-suite aggregates, every case with its assertions, tags, thresholds, the models
- * servers answered with, and every request record. Two things cJSON would get wrong
+ * per-suite aggregates, every case with its assertions, tags, thresholds, the baseline
+ * comparison (paired.h: the baseline's summary, regressions, latency tests), the models
+ * servers answered with, and every request record (the candidate's). Two things cJSON would get wrong
  * are handled here: NaN / infinity become null (never the invalid token "nan"), and
  * strings are made valid UTF-8 (invalid bytes → U+FFFD) before cJSON sees them.
  * cJSON allocation failures are sticky: the first one is returned as BG_ENOMEM.
@@ -14,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "bggate/gate.h"
+#include "bggate/paired.h"
 #include "bggate/util.h"
 #include "bggate/version.h"
 #include "report_internal.h"
@@ -323,9 +325,69 @@ static void put_deploy(json_ctx *j, const bg_run *run)
     }
 }
 
+/* --- baseline comparison (paired.h) --- */
+
+static void put_latency_cmp(json_ctx *j, cJSON *o, const char *key, const bg_latency_cmp *c)
+{
+    cJSON *x = put(j, o, key, cJSON_CreateObject());
+    put_num(j, x, "n_candidate", (double)c->n_candidate);
+    put_num(j, x, "n_baseline", (double)c->n_baseline);
+    put_num(j, x, "median_candidate_ms", c->median_candidate);
+    put_num(j, x, "median_baseline_ms", c->median_baseline);
+    put_num(j, x, "median_ratio", c->ratio);
+    if (!c->tested) {
+        put(j, x, "mann_whitney", cJSON_CreateNull());
+        return;
+    }
+    cJSON *t = put(j, x, "mann_whitney", cJSON_CreateObject());
+    put_num(j, t, "u", c->test.u1);
+    put_num(j, t, "z", c->test.z);
+    put_num(j, t, "p_greater", c->test.p_greater);
+    put_num(j, t, "p_two_sided", c->test.p_two_sided);
+    put_str(j, t, "method", c->test.exact ? "exact" : "normal");
+    put_bool(j, t, "ties", c->test.ties);
+}
+
+static void put_baseline(json_ctx *j, const bg_run *run)
+{
+    const bg_paired *p = run->paired;
+    const bg_run *b = run->baseline;
+    cJSON *o = put(j, j->root, "baseline", cJSON_CreateObject());
+    put_strings(j, o, "endpoints", b->endpoints, b->n_endpoints);
+    put_str(j, o, "model", b->model);
+    put_strings(j, o, "models_seen", b->models, b->n_models);
+    put_num(j, o, "alpha", p->alpha);
+    put_aggregate(j, o, "summary", &b->overall);
+    cJSON *q = put(j, o, "quality", cJSON_CreateObject());
+    put_num(j, q, "pass_rate_baseline", p->pass_rate_baseline);
+    put_num(j, q, "pass_rate_candidate", p->pass_rate_candidate);
+    put_num(j, q, "drop", p->drop);
+    put_num(j, q, "cases_compared", (double)p->n_compared);
+    put_num(j, q, "improved", (double)p->n_improvements);
+    cJSON *arr = put(j, q, "regressions", cJSON_CreateArray());
+    for (size_t i = 0; i < p->n_regressions && j->rc == 0; i++) {
+        const bg_regression *g = &p->regressions[i];
+        const bg_suite *su = run->suites[g->suite];
+        const bg_case *kc = &su->cases[g->kase];
+        const bg_case_result *r = bg_report_case(run, g->suite, g->kase);
+        char tmp[BG_ERROR_MSG_MAX + 512];
+        cJSON *x = put(j, arr, NULL, cJSON_CreateObject());
+        put_str(j, x, "suite", su->name);
+        put_str(j, x, "path", su->path);
+        put_str(j, x, "id", kc->id);
+        put_num(j, x, "line", kc->line);
+        put_str(j, x, "failure", bg_report_case_reason(tmp, sizeof tmp, r));
+    }
+    cJSON *lat = put(j, o, "latency", cJSON_CreateObject());
+    put_latency_cmp(j, lat, "e2e", &p->e2e);
+    put_latency_cmp(j, lat, "ttft", &p->ttft);
+}
+
 static int json_end(void *ctx, const bg_run *run)
 {
     json_ctx *j = ctx;
+    if (run->paired && run->baseline)
+        put_baseline(j, run);
     put_strings(j, j->root, "models_seen", run->models, run->n_models);
     if (run->decision || run->n_phases)
         put_deploy(j, run);

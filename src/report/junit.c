@@ -2,7 +2,9 @@
  * (tests/fixtures/junit/jenkins-junit.xsd) that Jenkins, GitLab and GitHub viewers read.
  *
  * One <testsuite> per golden suite with one <testcase> per case, then a "thresholds"
- * suite with one <testcase> per gate threshold. Each case carries `file` and `line`
+ * suite with one <testcase> per gate threshold; with a baseline alongside (paired.h) a
+ * "baseline" suite: the comparison in <system-out>, then one failed <testcase> per case
+ * that passed on the baseline and failed on the candidate. Each case carries `file` and `line`
  * attributes — what pytest, jest-junit, GitLab and the GitHub annotation actions read to
  * point at the failing line; Jenkins ignores them, and they are the one addition our
  * copy of the Jenkins schema makes. A failed or errored case also names its file:line in
@@ -15,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bggate/paired.h"
 #include "bggate/util.h"
 #include "report_internal.h"
 
@@ -124,6 +127,10 @@ static int junit_begin(void *ctx, const bg_run *run)
     for (size_t i = 0; i < run->n_phases; i++) {
         k.cases++;
         k.failed += run->phases[i].failure != NULL;
+    }
+    if (run->paired) { /* the baseline suite: the comparison and one case per regression */
+        k.cases += 1 + run->paired->n_regressions;
+        k.failed += run->paired->n_regressions;
     }
     bg_buf *b = x->out;
     int rc = bg_buf_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
@@ -312,6 +319,91 @@ static int junit_thresholds(void *ctx, const bg_run *run)
     return rc;
 }
 
+/* --- baseline: the comparison, and a failure per case that regressed (paired.h) --- */
+
+static int latency_line(bg_buf *b, const char *name, const bg_latency_cmp *c)
+{
+    char mc[48], mb[48], ratio[48], u[48], p[48];
+    if (!c->tested)
+        return bg_buf_printf(b, "%s: not compared (%zu candidate, %zu baseline samples)\n", name,
+                             c->n_candidate, c->n_baseline);
+    return bg_buf_printf(b, "%s: median %s ms, baseline %s ms, ratio %s; Mann-Whitney U %s, "
+                            "one-sided p %s (%s); candidate n %zu, baseline n %zu\n",
+                         name, bg_report_num(mc, sizeof mc, c->median_candidate, 1),
+                         bg_report_num(mb, sizeof mb, c->median_baseline, 1),
+                         bg_report_num(ratio, sizeof ratio, c->ratio, 3),
+                         bg_report_num(u, sizeof u, c->test.u1, 1),
+                         bg_report_num(p, sizeof p, c->test.p_greater, -3),
+                         c->test.exact ? "exact" : "normal approximation", c->n_candidate,
+                         c->n_baseline);
+}
+
+static int baseline_summary_case(bg_buf *b, const bg_run *run)
+{
+    const bg_paired *p = run->paired;
+    char pb[48], pc[48], drop[48], alpha[48];
+    int rc = bg_buf_puts(b, "    <testcase classname=\"baseline\" name=\"comparison\" "
+                            "time=\"0.000\">\n      <system-out>");
+    for (size_t i = 0; i < run->baseline->n_endpoints && rc == 0; i++) {
+        rc = bg_buf_puts(b, "baseline endpoint: ");
+        if (rc == 0) rc = xml_escape(b, run->baseline->endpoints[i], false);
+        if (rc == 0) rc = bg_buf_putc(b, '\n');
+    }
+    if (rc == 0)
+        rc = bg_buf_printf(b, "pass rate: baseline %s, candidate %s, drop %s; %zu regressed, "
+                              "%zu improved, %zu cases compared\nalpha %s\n",
+                           bg_report_num(pb, sizeof pb, p->pass_rate_baseline, 3),
+                           bg_report_num(pc, sizeof pc, p->pass_rate_candidate, 3),
+                           bg_report_num(drop, sizeof drop, p->drop, 3), p->n_regressions,
+                           p->n_improvements, p->n_compared,
+                           bg_report_num(alpha, sizeof alpha, p->alpha, -3));
+    if (rc == 0) rc = latency_line(b, "e2e", &p->e2e);
+    if (rc == 0) rc = latency_line(b, "ttft", &p->ttft);
+    if (rc == 0) rc = bg_buf_puts(b, "</system-out>\n    </testcase>\n");
+    return rc;
+}
+
+static int regression_case(bg_buf *b, const bg_run *run, const bg_regression *g)
+{
+    const bg_suite *su = run->suites[g->suite];
+    const bg_case *kc = &su->cases[g->kase];
+    char tmp[BG_ERROR_MSG_MAX + 512], composed[BG_ERROR_MSG_MAX + 600];
+    char msg[JUNIT_MESSAGE_MAX + 16];
+    snprintf(composed, sizeof composed, "passed on the baseline, failed on the candidate: %s",
+             bg_report_case_reason(tmp, sizeof tmp, bg_report_case(run, g->suite, g->kase)));
+    bg_report_line(msg, sizeof msg, composed, JUNIT_MESSAGE_MAX);
+    int rc = bg_buf_puts(b, "    <testcase");
+    if (rc == 0) rc = xml_attr(b, "classname", "baseline");
+    if (rc == 0) rc = xml_attr(b, "name", kc->id ? kc->id : "");
+    if (rc == 0) rc = xml_attr(b, "file", su->path ? su->path : "");
+    if (rc == 0) rc = bg_buf_printf(b, " line=\"%d\" time=\"0.000\">\n      <failure", kc->line);
+    if (rc == 0) rc = xml_attr(b, "message", msg);
+    if (rc == 0) rc = xml_attr(b, "type", "regression");
+    if (rc == 0) rc = bg_buf_putc(b, '>');
+    if (rc == 0) rc = xml_escape(b, composed, false);
+    if (rc == 0) rc = bg_buf_puts(b, "\n");
+    if (rc == 0) rc = answer_line(b, bg_report_case(run, g->suite, g->kase));
+    if (rc == 0) rc = bg_buf_puts(b, "</failure>\n");
+    if (rc == 0) rc = case_location(b, su, kc);
+    if (rc == 0) rc = bg_buf_puts(b, "    </testcase>\n");
+    return rc;
+}
+
+static int junit_baseline(junit_ctx *x, const bg_run *run)
+{
+    const bg_paired *p = run->paired;
+    if (!p || !run->baseline)
+        return 0;
+    bg_report_counts k = {.cases = 1 + p->n_regressions, .failed = p->n_regressions};
+    int rc = suite_open(x, "baseline", &k, 0.0);
+    if (rc == 0) rc = baseline_summary_case(x->out, run);
+    for (size_t i = 0; i < p->n_regressions && rc == 0; i++)
+        rc = regression_case(x->out, run, &p->regressions[i]);
+    if (rc == 0)
+        rc = bg_buf_puts(x->out, "  </testsuite>\n");
+    return rc;
+}
+
 /* --- deploy lifecycle: one test case per phase, failed with its reason --- */
 
 static int phase_case(bg_buf *b, const bg_phase_record *p)
@@ -334,8 +426,8 @@ static int phase_case(bg_buf *b, const bg_phase_record *p)
 static int junit_end(void *ctx, const bg_run *run)
 {
     junit_ctx *x = ctx;
-    int rc = 0;
-    if (run->n_phases) {
+    int rc = junit_baseline(x, run);
+    if (rc == 0 && run->n_phases) {
         bg_report_counts k = {.cases = run->n_phases};
         double secs = 0;
         for (size_t i = 0; i < run->n_phases; i++) {

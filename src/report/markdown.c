@@ -1,8 +1,9 @@
 /* markdown.c — the Markdown summary, written for GitHub's job summary
  * ($GITHUB_STEP_SUMMARY) and merge-request comments.
  *
- * Verdict heading, one line of facts, then tables: thresholds, latency, pass rate per
- * suite and per tag, errors by kind, and the failing cases worst first. GitHub rejects
+ * Verdict heading, one line of facts, then tables: thresholds, latency, the baseline
+ * comparison (paired.h) with its regressions, pass rate per suite and per tag, errors by
+ * kind, and the failing cases worst first. GitHub rejects
  * summaries over 1 MiB, so every table is capped (failing cases at 20 rows, other
  * tables at 50) and cell text is cut short; the JUnit and JSON reports hold the rest.
  * Cell text is escaped so that a model's answer can neither break the table (| and
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "bggate/gate.h"
+#include "bggate/paired.h"
 #include "bggate/util.h"
 #include "report_internal.h"
 
@@ -278,6 +280,94 @@ cleanup:
     return rc;
 }
 
+/* --- baseline comparison (paired.h) --- */
+
+static const char *md_ms(char *out, size_t outsz, double ms)
+{
+    char n[48];
+    if (!isfinite(ms))
+        snprintf(out, outsz, "n/a");
+    else
+        snprintf(out, outsz, "%s ms", bg_report_num(n, sizeof n, ms, ms < 100 ? 1 : 0));
+    return out;
+}
+
+static int md_latency_cmp(bg_buf *b, const char *name, const bg_latency_cmp *c)
+{
+    char mb[64], mc[64], ratio[48], p[48];
+    if (c->n_candidate == 0 && c->n_baseline == 0)
+        return 0;
+    int rc = bg_buf_printf(b, "| %s median | %s | %s | ", name,
+                           md_ms(mb, sizeof mb, c->median_baseline),
+                           md_ms(mc, sizeof mc, c->median_candidate));
+    if (rc == 0 && isfinite(c->ratio))
+        rc = bg_buf_printf(b, "×%s", bg_report_num(ratio, sizeof ratio, c->ratio, 2));
+    if (rc == 0 && c->tested)
+        rc = bg_buf_printf(b, " | p = %s (Mann–Whitney %s, n %zu / %zu) |\n",
+                           bg_report_num(p, sizeof p, c->test.p_greater, -2),
+                           c->test.exact ? "exact" : "normal approx.", c->n_baseline,
+                           c->n_candidate);
+    else if (rc == 0)
+        rc = bg_buf_printf(b, " | not compared (n %zu / %zu) |\n", c->n_baseline, c->n_candidate);
+    return rc;
+}
+
+static int md_regressions(bg_buf *b, const bg_run *run)
+{
+    const bg_paired *p = run->paired;
+    if (p->n_regressions == 0)
+        return 0;
+    int rc = bg_buf_printf(b, "\n#### Regressions: passed on the baseline, failed on the candidate "
+                              "(%zu)\n\n| case | suite:line | candidate failure |\n"
+                              "| --- | --- | --- |\n", p->n_regressions);
+    size_t shown = p->n_regressions < MD_MAX_FAILING ? p->n_regressions : MD_MAX_FAILING;
+    for (size_t i = 0; i < shown && rc == 0; i++) {
+        const bg_suite *su = run->suites[p->regressions[i].suite];
+        const bg_case *kc = &su->cases[p->regressions[i].kase];
+        const bg_case_result *r = bg_report_case(run, p->regressions[i].suite,
+                                                 p->regressions[i].kase);
+        char tmp[BG_ERROR_MSG_MAX + 512];
+        rc = bg_buf_puts(b, "| ");
+        if (rc == 0) rc = md_text(b, kc->id, MD_EXCERPT_CHARS);
+        if (rc == 0) rc = bg_buf_puts(b, " | ");
+        if (rc == 0) rc = md_text(b, su->name, MD_EXCERPT_CHARS);
+        if (rc == 0) rc = bg_buf_printf(b, ":%d | ", kc->line);
+        if (rc == 0) rc = md_text(b, bg_report_case_reason(tmp, sizeof tmp, r), MD_REASON_CHARS);
+        if (rc == 0) rc = bg_buf_puts(b, " |\n");
+    }
+    if (rc == 0)
+        rc = md_more(b, p->n_regressions, shown, "regressions");
+    return rc;
+}
+
+static int md_baseline(bg_buf *b, const bg_run *run)
+{
+    const bg_paired *p = run->paired;
+    if (!p || !run->baseline)
+        return 0;
+    char pb[64], pc[64], drop[48], alpha[48];
+    int rc = bg_buf_printf(b, "\n### Baseline comparison\n\nSame suites, same time, same load: "
+                              "%zu baseline endpoint%s, requests interleaved; latency compared "
+                              "with a one-sided Mann–Whitney U test at alpha %s.\n\n"
+                              "| | baseline | candidate | change | |\n"
+                              "| --- | ---: | ---: | ---: | --- |\n",
+                           run->baseline->n_endpoints, run->baseline->n_endpoints == 1 ? "" : "s",
+                           bg_report_num(alpha, sizeof alpha, p->alpha, -3));
+    if (rc == 0)
+        rc = bg_buf_printf(b, "| pass rate | %s | %s | %s points | %zu regressed, %zu improved "
+                              "of %zu cases |\n",
+                           md_pct(pb, sizeof pb, p->pass_rate_baseline),
+                           md_pct(pc, sizeof pc, p->pass_rate_candidate),
+                           isfinite(p->drop) ? bg_report_num(drop, sizeof drop,
+                                                             p->drop == 0 ? 0 : -p->drop * 100.0, 1)
+                                             : "n/a",
+                           p->n_regressions, p->n_improvements, p->n_compared);
+    if (rc == 0) rc = md_latency_cmp(b, "e2e", &p->e2e);
+    if (rc == 0) rc = md_latency_cmp(b, "ttft", &p->ttft);
+    if (rc == 0) rc = md_regressions(b, run);
+    return rc;
+}
+
 /* deploy: one row per lifecycle phase, and the router weights before and after */
 static int md_lifecycle(bg_buf *b, const bg_run *run)
 {
@@ -303,6 +393,7 @@ static int md_end(void *ctx, const bg_run *run)
 {
     md_ctx *m = ctx;
     int rc = md_lifecycle(m->out, run);
+    if (rc == 0) rc = md_baseline(m->out, run);
     if (rc == 0) rc = md_pass_rates(m, run);
     if (rc == 0) rc = md_errors(m->out, &run->overall);
     if (rc == 0) rc = md_failing(m->out, run);

@@ -594,6 +594,267 @@ START_TEST(ci_runners_get_annotations_and_sections)
 }
 END_TEST
 
+/* --- baseline judge (paired.h): two mocks, the candidate and a baseline, in one run --- */
+
+/* Writes quiz.jsonl: 20 cases "Question N?" that must answer "answer-N.". */
+static char *write_quiz_suite(void)
+{
+    char *path = path_in_tmp("quiz.jsonl");
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 1; i <= 20; i++)
+        fprintf(f,
+                "{\"id\": \"q%02d\", \"messages\": [{\"role\": \"user\", \"content\": "
+                "\"Question %d?\"}], \"assert\": [{\"type\": \"contains\", \"value\": "
+                "\"answer-%d.\"}]}\n",
+                i, i, i);
+    fclose(f);
+    return path;
+}
+
+/* Writes an answers table that answers questions first_wrong..20 wrongly. */
+static char *write_quiz_table(const char *name, int first_wrong)
+{
+    char *path = path_in_tmp(name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"model\": \"quiz\", \"answers\": {", f);
+    for (int i = 1; i <= 20; i++)
+        fprintf(f, "%s\"Question %d?\": \"%s%d.\"", i > 1 ? ", " : "", i,
+                i >= first_wrong ? "no idea about question " : "answer-", i);
+    fputs("}}\n", f);
+    fclose(f);
+    return path;
+}
+
+/* Starts a mock on an answers table in tmp with latency and jitter. */
+static void start_quiz_mock(bgt_mock *m, const char *name, const char *table, const char *latency,
+                            const char *jitter)
+{
+    const char *args[] = {"--answers", table, "--latency-ms", latency, "--jitter-ms", jitter,
+                          "--seed", name[0] == 'b' ? "7" : "11", NULL};
+    ck_assert_msg(bgt_mock_start(m, tmp, name, args) == 0, "bg-mock %s did not start", name);
+}
+
+static const cJSON *json_at(const cJSON *root, const char *const *path)
+{
+    const cJSON *it = root;
+    for (size_t i = 0; path[i] && it; i++)
+        it = cJSON_GetObjectItemCaseSensitive(it, path[i]);
+    ck_assert_msg(it != NULL, "%s missing in the JSON report", path[0]);
+    return it;
+}
+
+static const cJSON *threshold_named(const cJSON *report, const char *name)
+{
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(report, "thresholds"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(t, "name");
+        if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+            return t;
+    }
+    ck_abort_msg("no threshold %s in the JSON report", name);
+    return NULL;
+}
+
+static const char *threshold_status(const cJSON *report, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(threshold_named(report, name), "status")->valuestring;
+}
+
+/* Earliest and latest arrival ("t") in a mock's request log of completions. */
+static void arrival_span(const bgt_mock *m, double *first, double *last)
+{
+    char *log = bgt_read_file(m->req_log);
+    ck_assert_ptr_nonnull(log);
+    *first = 1e300;
+    *last = -1e300;
+    for (char *line = log, *nl; *line; line = nl ? nl + 1 : line + strlen(line)) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "t");
+        const cJSON *path = cJSON_GetObjectItemCaseSensitive(j, "path");
+        if (cJSON_IsNumber(t) && cJSON_IsString(path) && strstr(path->valuestring, "completions")) {
+            *first = t->valuedouble < *first ? t->valuedouble : *first;
+            *last = t->valuedouble > *last ? t->valuedouble : *last;
+        }
+        cJSON_Delete(j);
+    }
+    free(log);
+}
+
+START_TEST(baseline_identical_model_with_jitter_passes)
+{
+    bgt_mock base = {.pid = -1};
+    char *suite = write_quiz_suite(), *table = write_quiz_table("table.json", 21);
+    char *report = path_in_tmp("report.json");
+    start_quiz_mock(&mock, "cand", table, "60", "40");
+    start_quiz_mock(&base, "base", table, "60", "40");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
+                          "--suite", suite, "--model", "quiz", "--repeat", "2",
+                          "--json-report", report, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 60);
+    expect_exit(&r, 0);
+    /* every case run went to both sides, interleaved over the same stretch of time */
+    ck_assert_int_eq(bgt_mock_request_count(&mock), 40);
+    ck_assert_int_eq(bgt_mock_request_count(&base), 40);
+    double c0, c1, b0, b1;
+    arrival_span(&mock, &c0, &c1);
+    arrival_span(&base, &b0, &b1);
+    ck_assert_msg(b0 < c1 && c0 < b1 && b0 - c0 < 0.1 && c0 - b0 < 0.1 && b1 - c1 < 0.2 &&
+                      c1 - b1 < 0.2,
+                  "candidate %.3f..%.3f, baseline %.3f..%.3f", c0, c1, b0, b1);
+    cJSON *j = load_json(report);
+    ck_assert_str_eq(threshold_status(j, "max_latency_ratio"), "pass");
+    ck_assert_str_eq(threshold_status(j, "max_ttft_ratio"), "pass");
+    ck_assert_str_eq(threshold_status(j, "max_pass_rate_drop"), "pass");
+    const char *ratio[] = {"baseline", "latency", "e2e", "median_ratio", NULL};
+    double q = json_at(j, ratio)->valuedouble;
+    ck_assert_msg(q > 0.8 && q < 1.2, "median ratio %.3f for identical servers", q);
+    const char *n[] = {"baseline", "latency", "e2e", "n_baseline", NULL};
+    ck_assert_double_eq(json_at(j, n)->valuedouble, 40);
+    const char *regs[] = {"baseline", "quality", "regressions", NULL};
+    ck_assert_int_eq(cJSON_GetArraySize(json_at(j, regs)), 0);
+    cJSON_Delete(j);
+    bgt_mock_stop(&base);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(table);
+    free(report);
+}
+END_TEST
+
+START_TEST(baseline_candidate_30_percent_slower_fails_on_latency)
+{
+    bgt_mock base = {.pid = -1};
+    char *suite = write_quiz_suite(), *table = write_quiz_table("table.json", 21);
+    char *report = path_in_tmp("report.json");
+    start_quiz_mock(&mock, "cand", table, "260", "20");
+    start_quiz_mock(&base, "base", table, "200", "20");
+    bgt_result r;
+    const char *args[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
+                          "--suite", suite, "--model", "quiz", "--repeat", "2",
+                          "--concurrency", "16", "--json-report", report, "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 60);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "max_latency_ratio") != NULL, "stderr: %s", r.err);
+    cJSON *j = load_json(report);
+    ck_assert_str_eq(threshold_status(j, "max_latency_ratio"), "fail");
+    ck_assert_str_eq(threshold_status(j, "max_pass_rate_drop"), "pass");
+    const char *ratio[] = {"baseline", "latency", "e2e", "median_ratio", NULL};
+    double q = json_at(j, ratio)->valuedouble;
+    ck_assert_msg(q > 1.2 && q < 1.4, "median ratio %.3f, injected 270/210", q);
+    const char *p[] = {"baseline", "latency", "e2e", "mann_whitney", "p_greater", NULL};
+    ck_assert_double_lt(json_at(j, p)->valuedouble, 0.01);
+    cJSON_Delete(j);
+    bgt_mock_stop(&base);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(table);
+    free(report);
+}
+END_TEST
+
+START_TEST(baseline_candidate_5_points_worse_fails_on_quality)
+{
+    bgt_mock base = {.pid = -1};
+    char *suite = write_quiz_suite();
+    char *good = write_quiz_table("base.json", 19);   /* q19, q20 wrong: 90 % */
+    char *worse = write_quiz_table("worse.json", 18); /* q18 too: 85 % */
+    char *junit = path_in_tmp("junit.xml"), *md = path_in_tmp("summary.md");
+    start_quiz_mock(&mock, "cand", worse, "30", "10");
+    start_quiz_mock(&base, "base", good, "30", "10");
+    bgt_result r;
+    /* pass_rate 0.8 alone would let the candidate through */
+    const char *args[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
+                          "--suite", suite, "--model", "quiz", "--threshold", "pass_rate=0.8",
+                          "--threshold", "max_pass_rate_drop=0.04", "--junit", junit,
+                          "--markdown", md, "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 60);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "max_pass_rate_drop") != NULL, "stderr: %s", r.err);
+    char *xml = bgt_read_file(junit);
+    ck_assert_ptr_nonnull(xml);
+    const char *bsuite = strstr(xml, "<testsuite name=\"baseline\"");
+    ck_assert_msg(bsuite != NULL, "no baseline testsuite:\n%s", xml);
+    char *tc = junit_case(bsuite, "q18");
+    ck_assert_ptr_nonnull(strstr(tc, "type=\"regression\""));
+    ck_assert_ptr_nonnull(strstr(tc, "line=\"18\""));
+    free(tc);
+    ck_assert_ptr_null(strstr(bsuite, "name=\"q19\"")); /* wrong on both sides */
+    char *xsd = bgt_src("tests/fixtures/junit/jenkins-junit.xsd");
+    const char *lint[] = {"/usr/bin/xmllint", "--noout", "--schema", xsd, junit, NULL};
+    ck_assert_int_eq(bgt_run_cmd(lint, 30), 0);
+    char *summary = bgt_read_file(md);
+    ck_assert_ptr_nonnull(summary);
+    ck_assert_ptr_nonnull(strstr(summary, "| pass rate | 90.0 % | 85.0 % | -5.0 points |"));
+    ck_assert_ptr_nonnull(strstr(summary, "| q18 | quiz:18 |"));
+    free(summary);
+    free(xml);
+    bgt_result_dispose(&r);
+    /* the same 5-point drop within a 0.05 limit passes: the drop decides, not the listing */
+    const char *args2[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
+                           "--suite", suite, "--model", "quiz", "--threshold", "pass_rate=0.8",
+                           "--threshold", "max_pass_rate_drop=0.05", "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args2, 60);
+    expect_exit(&r, 0);
+    bgt_mock_stop(&base);
+    bgt_result_dispose(&r);
+    free(xsd);
+    free(suite);
+    free(good);
+    free(worse);
+    free(junit);
+    free(md);
+}
+END_TEST
+
+START_TEST(baseline_from_config_with_few_samples_is_inconclusive)
+{
+    bgt_mock base = {.pid = -1};
+    start_mock(&mock, "cand", "tests/fixtures/e2e/table-good.json", NULL);
+    start_mock(&base, "base", "tests/fixtures/e2e/table-good.json", NULL);
+    char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
+    char *cfg = path_in_tmp("bg-gate.json");
+    FILE *f = fopen(cfg, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"], \"baseline\": [\"%s\"]}}\n",
+            mock.url, suite, base.url);
+    fclose(f);
+    bgt_result r;
+    /* 4 cases: 4 against 4 requests can never show a slowdown at alpha 0.01 */
+    const char *args[] = {"eval", "--no-progress", NULL};
+    bgt_run_gate(&r, tmp, NULL, args, 30);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "max_latency_ratio inconclusive") != NULL, "stderr: %s", r.err);
+    bgt_result_dispose(&r);
+    /* an unreachable baseline is an infrastructure failure, not a verdict */
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", bgt_free_port());
+    const char *args2[] = {"eval", "--baseline-endpoint", url, "--model", "m", "--no-progress",
+                           NULL};
+    bgt_run_gate(&r, tmp, NULL, args2, 30);
+    expect_exit(&r, 3);
+    ck_assert_msg(strstr(r.err, "no baseline endpoint could be reached") != NULL, "stderr: %s",
+                  r.err);
+    bgt_result_dispose(&r);
+    const char *args3[] = {"eval", "--baseline-endpoint", "ftp://x", NULL};
+    bgt_run_gate(&r, tmp, NULL, args3, 30);
+    expect_exit(&r, 2);
+    ck_assert_msg(strstr(r.err, "--baseline-endpoint: \"ftp://x\" is not an http:// or https:// URL") != NULL,
+                  "stderr: %s", r.err);
+    bgt_mock_stop(&base);
+    bgt_result_dispose(&r);
+    free(suite);
+    free(cfg);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e_eval");
@@ -618,6 +879,10 @@ Suite *make_suite(void)
     tcase_add_test(tc, connection_errors_are_retried_and_counted_separately);
     tcase_add_test(tc, embeddings_requests_go_to_the_configured_endpoint);
     tcase_add_test(tc, ci_runners_get_annotations_and_sections);
+    tcase_add_test(tc, baseline_identical_model_with_jitter_passes);
+    tcase_add_test(tc, baseline_candidate_30_percent_slower_fails_on_latency);
+    tcase_add_test(tc, baseline_candidate_5_points_worse_fails_on_quality);
+    tcase_add_test(tc, baseline_from_config_with_few_samples_is_inconclusive);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -133,7 +133,7 @@ START_TEST(parse_unknown_name_suggests_and_lists_known_names)
                      "pass_rate, error_rate, p50_ms, p90_ms, p95_ms, p99_ms, max_ms, "
                      "ttft_p50_ms, ttft_p95_ms, ttft_p99_ms, itl_p95_ms, tpot_p50_ms, "
                      "tpot_p95_ms, min_output_tokens_per_s, min_requests_per_s, "
-                     "pass_rate[TAG]");
+                     "max_pass_rate_drop, max_latency_ratio, max_ttft_ratio, pass_rate[TAG]");
 }
 END_TEST
 
