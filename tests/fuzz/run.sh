@@ -3,7 +3,7 @@
 # SECONDS (default 20). Fails if any target crashes, leaks, hits undefined behaviour or
 # hangs; prints one line per target.
 #
-# The library sources (src/util, src/eval) are compiled here with clang and
+# The library sources (src/util, src/eval, src/pool/prom.c) are compiled here with clang and
 # -fsanitize=fuzzer-no-link,address,undefined: the Makefile's libbggate.a is built by gcc
 # without coverage instrumentation, so it cannot be reused. Seeds in corpus/<target>/ are
 # copied to a temporary working corpus; nothing is written into the source tree except
@@ -41,7 +41,7 @@ mkdir -p "$build/obj"
 rm -f "$build/obj/"*.o "$build/libbggate-fuzz.a"
 
 # The library, instrumented for coverage; an archive so a target links only what it uses.
-for src in src/util/*.c src/eval/*.c; do
+for src in src/util/*.c src/eval/*.c src/pool/prom.c; do
     [ -e "$src" ] || continue
     obj="$build/obj/$(echo "${src%.c}" | tr / _).o"
     # shellcheck disable=SC2086
