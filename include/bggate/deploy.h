@@ -10,9 +10,12 @@
  * Settings (bg-gate.json, besides `release`, `pools`, `health`, `router`, `gate`):
  *   "environment": "production"                       (default "default")
  *   "state": {"dir": "/var/lib/bg-gate"}               (relative: to the config's dir)
- *   "promotion": {"strategy": "flip", "verify_requests": 5, "warmup_requests": 2,
- *                 "drain_timeout_s": 120, "drain_metric": null, "keep_warm_s": 86400,
- *                 "on_gate_fail": "restore" | "stop" | "keep"}
+ *   "promotion": {"strategy": "flip" | "canary", "verify_requests": 5,
+ *                 "warmup_requests": 2, "drain_timeout_s": 120, "drain_metric": null,
+ *                 "keep_warm_s": 86400, "on_gate_fail": "restore" | "stop" | "keep",
+ *                 canary only: "steps": [1, 25, 75, 100], "bake_s": 300,
+ *                 "analysis": {…} (analysis.h), "probes": {"suite": "evals/smoke.jsonl",
+ *                 "rate": 1}}
  * on_gate_fail "restore" (default): a pool that held the warm previous release gets it
  * back, so `rollback` still works after a failed deploy; a pool with nothing to restore
  * is stopped.
@@ -33,8 +36,19 @@ typedef enum {
     BG_ON_FAIL_KEEP     /* leave it running for inspection */
 } bg_gate_fail_action;
 
+typedef enum { BG_STRATEGY_FLIP, BG_STRATEGY_CANARY } bg_promotion_strategy;
+
+#define BG_RAMP_MAX_STEPS 20
+
 typedef struct bg_deploy_settings {
     char *environment;
+    bg_promotion_strategy strategy;
+    int steps[BG_RAMP_MAX_STEPS]; /* canary: percent on the new pool, rising, ends at 100 */
+    size_t n_steps;
+    long bake_s;             /* canary: time at each step before the next */
+    const cJSON *analysis;   /* promotion.analysis, borrowed from the config; NULL: none */
+    char *probe_suite;       /* promotion.probes.suite (NULL: no synthetic probes) */
+    double probe_rate;       /* probes per second through the router */
     char *state_dir;
     long verify_requests;
     long warmup_requests;
@@ -51,7 +65,9 @@ typedef enum {
     BG_OUTCOME_PROMOTED,       /* exit 0 */
     BG_OUTCOME_NOTHING,        /* same release already live: exit 0 */
     BG_OUTCOME_GATE_FAILED,    /* exit 1, live untouched */
-    BG_OUTCOME_ROLLED_BACK,    /* flipped, verification failed, flipped back: exit 5 */
+    BG_OUTCOME_ROLLED_BACK,    /* flipped (or a canary step failed its analysis), then
+                                * traffic went back: exit 5 */
+    BG_OUTCOME_PAUSED,         /* canary ramp paused at --pause-at: exit 0 */
     BG_OUTCOME_FAILED          /* infrastructure / interrupted: exit 3 (err says why) */
 } bg_deploy_outcome;
 
@@ -60,6 +76,7 @@ typedef struct bg_deploy_opts {
     const char *release_config; /* config path inside the repository (NULL: bg-gate.json) */
     bool force;                 /* proceed despite router/state drift */
     const char *reports_dir;    /* overrides gate.reports (junit.xml, report.json, …) */
+    int pause_at;               /* canary: pause once this percentage baked (0: never) */
 } bg_deploy_opts;
 
 /* The whole cycle. Returns 0 with *outcome set for every decided outcome (including
@@ -74,6 +91,12 @@ int bg_deploy_rollback(const bg_config *cfg, bool force, bg_error *err);
 /* Flips to the idle pool by hand: it must be healthy and hold a gated release unless
  * force. */
 int bg_deploy_promote(const bg_config *cfg, bool force, bg_error *err);
+/* Continues a canary ramp paused by --pause-at: one more step (baked, analysed, then
+ * paused again unless it reached 100 %), or with `full` straight to 100 %; at 100 %
+ * verified through the router and the old pool drained. *outcome: PROMOTED, PAUSED or
+ * ROLLED_BACK (the analysis or the verification failed: back to 0 % on the new pool). */
+int bg_deploy_ramp_continue(bg_deploy_outcome *outcome, const bg_config *cfg, bool full,
+                            bg_error *err);
 /* Ends an interrupted deploy: restores the weights it started from, clears its phase. */
 int bg_deploy_abort(const bg_config *cfg, bg_error *err);
 /* Stops the old pool once its keep-warm window has passed (or now with force). */
@@ -85,6 +108,8 @@ int bg_deploy_live_commit(char **out, const bg_config *cfg, bg_error *err);
 
 /* Status as JSON: {"environment", "router": {"driver", "weights", "live", "error"},
  * "state": <bg_state_to_json>, "drift": bool, "interrupted": {...} | null, "advice": […]}. */
-int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err);
+/* router.stale / router.repaired when the driver can tell (HAProxy after a reload); with
+ * `repair` (takes the lock) stale runtime weights are set back to what bg-gate set. */
+int bg_deploy_status(cJSON **out, const bg_config *cfg, bool repair, bg_error *err);
 
 #endif

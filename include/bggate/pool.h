@@ -107,4 +107,9 @@ int bg_pool_warmup(const bg_pool_config *pool, const char *served_model, int n, 
  * llamacpp:requests_processing). Returns BG_ENOTSUP when no endpoint exposes it. */
 int bg_pool_inflight(const bg_pool_config *pool, const char *metric, double *out, bg_error *err);
 
+/* Scrapes GET <root>/metrics of every endpoint at once (5 s deadline): bodies[i] (array of
+ * pool->n_endpoints, caller frees each) is endpoint i's text, NULL when it answered
+ * non-200 (no /metrics there). An endpoint that does not answer → BG_ENET naming it. */
+int bg_pool_metrics(const bg_pool_config *pool, char **bodies, bg_error *err);
+
 #endif

@@ -38,12 +38,13 @@ typedef struct bg_state {
     bg_weights weights;        /* the weights bg-gate last set */
     /* a deploy in progress (or one that died): phase != NULL */
     char *phase;               /* "lock", "resolve", "deploy", "health", "warmup", "gate",
-                                * "flip", "verify", "drain"; NULL when none */
+                                * "ramp", "flip", "verify", "drain"; NULL when none */
     int target;                /* pool being deployed, -1 when none */
     char *target_release;
     bool has_weights_before;
     bg_weights weights_before; /* router weights when that deploy started */
     char *started_by;          /* "pid 123 on host (job URL)" */
+    cJSON *ramp;               /* a canary ramp of that deploy (ramp.h; owned), or NULL */
     double started_at;
     char *last_outcome;        /* "promoted", "nothing-to-deploy", "gate-failed",
                                 * "health-timeout", "rolled-back", "interrupted", … */

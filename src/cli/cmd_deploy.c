@@ -6,15 +6,18 @@
 
 #include "bggate/deploy.h"
 #include "bggate/log.h"
+#include "bggate/util.h"
 #include "cli.h"
 
-enum { O_REV = 1, O_FORCE, O_REPORTS };
+enum { O_REV = 1, O_FORCE, O_REPORTS, O_PAUSE_AT };
 
 static const bg_opt deploy_opts[] = {
     {"rev", 'r', "REV", O_REV, "release to deploy (default: $GITHUB_SHA, $CI_COMMIT_SHA, HEAD)"},
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
     {"force", 0, NULL, O_FORCE, "proceed although the router and the state disagree"},
     {"reports", 0, "DIR", O_REPORTS, "write junit.xml, report.json, summary.md, metrics.txt here"},
+    {"pause-at", 0, "PERCENT", O_PAUSE_AT,
+     "canary: pause once this step has baked (resume: promote --step|--full)"},
     {"ci", 0, "MODE", BG_OPT_CI, BG_CLI_CI_HELP},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
     {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail"},
@@ -26,6 +29,7 @@ typedef struct deploy_args {
     const char *rev, *config, *reports, *ci;
     bool force, help;
     int verbosity;
+    long pause_at;
 } deploy_args;
 
 static int on_option(void *ud, int id, const char *arg, bg_error *err)
@@ -36,6 +40,11 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     case BG_OPT_CONFIG: a->config = arg; return 0;
     case O_FORCE: a->force = true; return 0;
     case O_REPORTS: a->reports = arg; return 0;
+    case O_PAUSE_AT:
+        if (bg_parse_long(&a->pause_at, arg, 1, 100) != 0)
+            return bg_error_set(err, BG_EINVAL, "--pause-at: expected a percentage 1..100, got \"%s\"",
+                                arg);
+        return 0;
     case BG_OPT_CI: a->ci = arg; return 0;
     case BG_OPT_QUIET: a->verbosity = -1; return 0;
     case BG_OPT_VERBOSE: a->verbosity++; return 0;
@@ -48,6 +57,7 @@ static int exit_for(bg_deploy_outcome o)
 {
     switch (o) {
     case BG_OUTCOME_PROMOTED:
+    case BG_OUTCOME_PAUSED:
     case BG_OUTCOME_NOTHING: return BG_EXIT_OK;
     case BG_OUTCOME_GATE_FAILED: return BG_EXIT_GATE_FAILED;
     case BG_OUTCOME_ROLLED_BACK: return BG_EXIT_ROLLED_BACK;
@@ -66,7 +76,7 @@ int bg_cmd_deploy(int argc, char **argv)
         bg_opts_help(stdout, "bg-gate deploy [--rev REV] [--config FILE] [--reports DIR]",
                      "Deploy the release of a commit to the idle pool, wait for it, gate it,\n"
                      "flip traffic through the router, verify, drain; or stop and leave live\n"
-                     "traffic untouched. Exit 0 promoted or nothing to deploy, 1 gate failed,\n"
+                     "traffic untouched. Exit 0 promoted, paused or nothing to deploy, 1 gate failed,\n"
                      "2 input error, 3 infrastructure or interrupted, 4 locked, 5 rolled back.",
                      deploy_opts);
         return BG_EXIT_OK;
@@ -83,7 +93,7 @@ int bg_cmd_deploy(int argc, char **argv)
     bg_deploy_outcome outcome = BG_OUTCOME_FAILED;
     if (!rc) {
         bg_deploy_opts o = {.rev = a.rev, .release_config = release_config, .force = a.force,
-                            .reports_dir = a.reports};
+                            .reports_dir = a.reports, .pause_at = (int)a.pause_at};
         rc = bg_deploy_run(&outcome, cfg, &o, &err);
     }
     free(release_config);

@@ -2,12 +2,14 @@
  * each, keep-warm deadlines, a deploy that is running or died, recent history.
  * Human output, or the same as JSON with --json. Exit 0, or 2/3 when it cannot tell.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bggate/deploy.h"
 #include "bggate/log.h"
+#include "bggate/util.h"
 #include "cli.h"
 
 #define HISTORY_SHOWN 5
@@ -15,6 +17,7 @@
 static const bg_opt status_opts[] = {
     {"config", 'c', "FILE", BG_OPT_CONFIG, "config file (default: ./bg-gate.json)"},
     {"json", 0, NULL, BG_OPT_JSON, "machine-readable output on stdout"},
+    {"repair", 0, NULL, 1, "set the weights bg-gate set again when the router lost them"},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "print nothing; only the exit code and errors"},
     {"verbose", 'v', NULL, BG_OPT_VERBOSE, "more detail"},
     {"help", 'h', NULL, BG_OPT_HELP, "show this help"},
@@ -23,7 +26,7 @@ static const bg_opt status_opts[] = {
 
 typedef struct status_args {
     const char *config;
-    bool json, help, quiet;
+    bool json, help, quiet, repair;
 } status_args;
 
 static int on_option(void *ud, int id, const char *arg, bg_error *err)
@@ -32,6 +35,7 @@ static int on_option(void *ud, int id, const char *arg, bg_error *err)
     switch (id) {
     case BG_OPT_CONFIG: a->config = arg; return 0;
     case BG_OPT_JSON: a->json = true; return 0;
+    case 1: a->repair = true; return 0;
     case BG_OPT_QUIET: a->quiet = true; return 0;
     case BG_OPT_VERBOSE: bg_log_set_level(BG_LOG_VERBOSE); return 0;
     case BG_OPT_HELP: a->help = true; return 0;
@@ -60,6 +64,43 @@ static void print_pool(const char *name, const cJSON *p)
         printf("%-12s keep warm until %s\n", "", warm);
 }
 
+static double num(const cJSON *o, const char *key)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(n) ? n->valuedouble : NAN;
+}
+
+/* The canary ramp of an unfinished deploy: step, bake time left, last analysis. */
+static void print_ramp(const cJSON *d)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(d, "ramp");
+    if (!cJSON_IsObject(r))
+        return;
+    bool paused = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, "paused"));
+    double left = num(r, "step_started_at") + num(r, "bake_s") - bg_wall_s();
+    printf("%-12s %s at %.0f%% (step %.0f of %d), ", "canary", str(d, "target"),
+           num(r, "percent"), num(r, "step") + 1,
+           cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "steps")));
+    if (paused)
+        printf("paused: `promote --step|--full` goes on, `abort` goes back\n");
+    else if (isfinite(left) && left > 0)
+        printf("baking, %.0f s left\n", left);
+    else
+        printf("bake time over, waiting for a conclusive analysis\n");
+    const cJSON *last = cJSON_GetObjectItemCaseSensitive(r, "last_analysis");
+    if (!cJSON_IsObject(last))
+        return;
+    printf("%-12s %s%s%s\n", "analysis", str(last, "action"), *str(last, "why") ? ": " : "",
+           str(last, "why"));
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(last, "checks"))
+        printf("%-12s %-14s %-12s %s\n", "", str(c, "name"), str(c, "verdict"), str(c, "text"));
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(last, "probes");
+    if (p)
+        printf("%-12s %-14s %.0f of %.0f passed\n", "", "probes", num(p, "passed"),
+               num(p, "sent"));
+}
+
 static void print_human(const cJSON *s)
 {
     const cJSON *router = cJSON_GetObjectItemCaseSensitive(s, "router");
@@ -77,7 +118,11 @@ static void print_human(const cJSON *s)
     print_pool("blue", cJSON_GetObjectItemCaseSensitive(pools, "blue"));
     print_pool("green", cJSON_GetObjectItemCaseSensitive(pools, "green"));
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(state, "deploy");
-    if (cJSON_IsObject(d))
+    if (cJSON_IsObject(d) && strcmp(str(d, "phase"), "ramp") == 0) {
+        printf("%-12s canary ramp of release %.12s, started by %s at %s\n", "deploy",
+               str(d, "release_id"), str(d, "started_by"), str(d, "started_at"));
+        print_ramp(d);
+    } else if (cJSON_IsObject(d))
         printf("%-12s UNFINISHED: phase \"%s\", target %s, started by %s at %s\n", "deploy",
                str(d, "phase"), str(d, "target"), str(d, "started_by"), str(d, "started_at"));
     else
@@ -92,6 +137,10 @@ static void print_human(const cJSON *s)
         printf("%-12s %s  %-12s %-6s %.12s  %s\n", shown ? "" : "history", str(h, "at"),
                str(h, "action"), str(h, "pool"), str(h, "release_id"), str(h, "outcome"));
     }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(router, "repaired")))
+        printf("%-12s the router had lost its weights; set back\n", "REPAIRED");
+    else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(router, "stale")))
+        printf("%-12s the router lost the weights bg-gate set (reloaded?)\n", "STALE");
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "drift")))
         printf("%-12s the router differs from what bg-gate last set\n", "DRIFT");
     const cJSON *a;
@@ -116,7 +165,7 @@ int bg_cmd_status(int argc, char **argv)
     if (!rc)
         rc = bg_cli_load_config(&cfg, a.config, &err);
     if (!rc)
-        rc = bg_deploy_status(&s, cfg, &err);
+        rc = bg_deploy_status(&s, cfg, a.repair, &err);
     if (!rc && !a.quiet) {
         if (a.json) {
             char *text = cJSON_Print(s);

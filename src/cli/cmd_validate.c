@@ -6,6 +6,7 @@
 
 #include "bggate/config.h"
 #include "bggate/deploy.h"
+#include "bggate/hooks.h"
 #include "bggate/pool.h"
 #include "bggate/router.h"
 #include "bggate/evaluate.h"
@@ -90,6 +91,16 @@ static int validate_deploy_sections(const bg_config *cfg, bg_error *err)
     return rc;
 }
 
+/* `hooks` and `notify`, parsed exactly as deploy, promote and rollback parse them. */
+static int validate_hooks(const bg_config *cfg, bg_error *err)
+{
+    bg_hooks hooks;
+    int rc = bg_hooks_parse(&hooks, cfg, err);
+    if (!rc)
+        bg_hooks_dispose(&hooks);
+    return rc;
+}
+
 int bg_cmd_validate(int argc, char **argv)
 {
     validate_args a = {0};
@@ -118,6 +129,8 @@ int bg_cmd_validate(int argc, char **argv)
     }
     if (!rc)
         rc = validate_deploy_sections(cfg, &err);
+    if (!rc)
+        rc = validate_hooks(cfg, &err);
     if (!rc)
         rc = bg_eval_load_suites(&suites, &n, &cfg->gate, &err);
     for (size_t i = 0; i < n; i++) {

@@ -15,11 +15,13 @@
 #include "bggate/util.h"
 
 static const char *const top_keys[] = {"$schema", "environment", "release", "pools", "health",
-                                       "router", "gate", "promotion", "state", NULL};
+                                       "router", "gate", "promotion", "state", "hooks",
+                                       "notify", NULL};
 static const char *const gate_keys[] = {
     "suites",      "endpoints",   "model",      "concurrency", "rate",      "arrivals",
     "repeat",      "timeout_ms",  "stream",     "max_retries", "api_key_env", "headers", "request",
-    "thresholds",  "embeddings",  "judge",      "reports",     NULL};
+    "thresholds",  "embeddings",  "judge",      "reports",     "baseline",  "baseline_alpha",
+    NULL};
 static const char *const aux_keys[] = {"endpoint", "model", NULL};
 static const char *const report_keys[] = {"junit", "json", "markdown", "metrics", NULL};
 
@@ -57,6 +59,7 @@ static void gate_dispose(bg_gate_config *g)
     free(g->json_report);
     free(g->markdown);
     free(g->metrics);
+    free_strv(g->baseline, g->n_baseline);
     cJSON_Delete(g->request);
 }
 
@@ -271,6 +274,39 @@ static int parse_reports(bg_config *cfg, const cJSON *gate, bg_error *err)
     return rc;
 }
 
+/* gate.baseline: "live", a URL, or an array of URLs; gate.baseline_alpha. */
+static int parse_baseline(bg_gate_config *g, const cJSON *gate, bg_error *err)
+{
+    int rc = bg_json_get_double(&g->baseline_alpha, gate, "baseline_alpha", "gate", 1e-12, 0.5,
+                                false, err);
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(gate, "baseline");
+    if (rc || !b)
+        return rc;
+    if (cJSON_IsString(b) && strcmp(b->valuestring, "live") == 0) {
+        g->baseline_live = true;
+        return 0;
+    }
+    if (!cJSON_IsString(b) && !cJSON_IsArray(b))
+        return bg_error_set(err, BG_EINVAL,
+                            "gate.baseline: expected \"live\", a URL or an array of URLs, got %s",
+                            bg_json_type_name(b));
+    rc = get_strv(&g->baseline, &g->n_baseline, b, "gate.baseline", err);
+    if (!rc && g->n_baseline == 0)
+        rc = bg_error_set(err, BG_EINVAL, "gate.baseline: empty array (leave it out for no baseline)");
+    if (!rc && g->n_baseline > BG_MAX_ENDPOINTS)
+        rc = bg_error_set(err, BG_EINVAL, "gate.baseline: more than %d endpoints", BG_MAX_ENDPOINTS);
+    for (size_t i = 0; !rc && i < g->n_baseline; i++) {
+        if (bg_url_check(g->baseline[i], err)) {
+            if (cJSON_IsArray(b))
+                bg_error_prefix(err, "gate.baseline[%zu]", i);
+            else
+                bg_error_prefix(err, "gate.baseline (\"live\" or a URL)");
+            rc = BG_EINVAL;
+        }
+    }
+    return rc;
+}
+
 static int parse_loop_settings(bg_gate_config *g, const cJSON *gate, bg_error *err)
 {
     int rc = bg_json_get_long(&g->concurrency, gate, "concurrency", "gate", 1, BG_MAX_CONCURRENCY,
@@ -344,6 +380,8 @@ static int parse_gate(bg_config *cfg, const cJSON *gate, bg_error *err)
         rc = parse_aux(&g->judge_endpoint, &g->judge_model, gate, "judge", err);
     if (!rc)
         rc = parse_reports(cfg, gate, err);
+    if (!rc)
+        rc = parse_baseline(g, gate, err);
     return rc;
 }
 

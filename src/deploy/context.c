@@ -332,3 +332,36 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
     free(body);
     return rc;
 }
+
+/* ---- drain ---- */
+
+#define DRAIN_POLL_MS 250
+
+/* Waits until the old pool has no request in flight, up to drain_timeout_s. */
+void bg_deploy_drain(deploy_ctx *c, bg_pool_id old)
+{
+    double deadline = bg_now_ms() + (double)c->set.drain_timeout_s * 1000.0;
+    for (;;) {
+        double inflight = 0;
+        bg_error e = {0};
+        /* the router's own count (HAProxy: sessions + queue) when it has one, else the
+         * pool's in-flight gauge */
+        int rc = bg_router_inflight(c->router, old, &inflight, &e);
+        if (rc != 0)
+            rc = bg_pool_inflight(&c->pools.pool[old], c->set.drain_metric, &inflight, &e);
+        if (rc == BG_ENOTSUP) {
+            bg_log_info("    drain: %s exposes no in-flight gauge; not waiting", bg_pool_name(old));
+            return;
+        }
+        if (rc == 0 && inflight <= 0) {
+            bg_log_info("    drain: %s has no request in flight", bg_pool_name(old));
+            return;
+        }
+        if (bg_now_ms() >= deadline || bg_cancelled()) {
+            bg_log_warn("drain: %s still had %.0f request(s) in flight after %ld s",
+                        bg_pool_name(old), inflight, c->set.drain_timeout_s);
+            return;
+        }
+        usleep(DRAIN_POLL_MS * 1000);
+    }
+}

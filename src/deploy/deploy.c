@@ -15,14 +15,13 @@
 #include "bggate/cancel.h"
 #include "bggate/evaluate.h"
 #include "bggate/gate.h"
+#include "bggate/hooks.h"
 #include "bggate/log.h"
 #include "bggate/release.h"
 #include "bggate/report.h"
 #include "bggate/template.h"
 #include "bggate/util.h"
 #include "deploy_internal.h"
-
-#define DRAIN_POLL_MS 250
 
 typedef struct cycle {
     deploy_ctx c;
@@ -37,6 +36,13 @@ typedef struct cycle {
     char **suite_paths;
     size_t n_suite_paths;
     bg_pool_state prev;       /* what the idle pool held before (to restore on failure) */
+    char why[512];            /* canary: why it paused or rolled back */
+    bool began;               /* the state is ours to update (no paused ramp in the way) */
+    bg_hooks hooks;
+    bg_hook_event ev;         /* what hooks and notifications are told */
+    bool attempted;           /* there was something to deploy: post_deploy runs */
+    bool blocked;             /* a pre_* hook said no: decision "blocked-by-hook" */
+    char blocked_why[BG_ERROR_MSG_MAX];
 } cycle;
 
 static bool weights_equal(const bg_weights *a, const bg_weights *b)
@@ -53,7 +59,8 @@ static int recover_interrupted(cycle *y, bg_error *err)
         return 0;
     bg_log_warn("the previous deploy (%s) did not finish: it stopped in phase \"%s\"",
                 st->started_by ? st->started_by : "unknown", st->phase);
-    bool traffic_moved = strcmp(st->phase, "flip") == 0 || strcmp(st->phase, "verify") == 0;
+    bool traffic_moved = strcmp(st->phase, "flip") == 0 || strcmp(st->phase, "verify") == 0 ||
+                         strcmp(st->phase, "ramp") == 0;
     bg_weights now;
     int rc = bg_router_get(y->c.router, &now, err);
     if (rc)
@@ -87,6 +94,8 @@ static int recover_interrupted(cycle *y, bg_error *err)
     bg_deploy_history(&y->c, "recover", st->target, "interrupted",
                       "recovered from a deploy that died");
     bg_state_set_str(&st->phase, NULL);
+    cJSON_Delete(st->ramp);
+    st->ramp = NULL;
     st->target = -1;
     return bg_deploy_ctx_save(&y->c, err);
 }
@@ -226,6 +235,19 @@ static int run_gate(cycle *y, bool *passed, bg_error *err)
     o.endpoints = (const char *const *)pool->endpoints;
     o.n_endpoints = pool->n_endpoints;
     o.model = y->rel->served_name;
+    if (y->gate.baseline_live && y->live >= 0) { /* the live pool alongside (paired.h) */
+        const bg_pool_config *lp = &y->c.pools.pool[y->live];
+        o.baseline_endpoints = (const char *const *)lp->endpoints;
+        o.n_baseline_endpoints = lp->n_endpoints;
+        o.baseline_model = y->c.state->pool[y->live].served_model;
+        o.baseline_discover = true; /* unknown to the state: ask the live pool */
+    } else if (y->gate.n_baseline) {
+        o.baseline_endpoints = (const char *const *)y->gate.baseline;
+        o.n_baseline_endpoints = y->gate.n_baseline;
+    } else if (y->gate.baseline_live) {
+        bg_log_info("    no live pool yet: gating without a baseline");
+    }
+    run->baseline_alpha = y->gate.baseline_alpha;
     bg_progress *progress = bg_progress_new(stderr, bg_run_case_count(run),
                                             bg_log_stderr_is_tty(),
                                             bg_log_get_level() == BG_LOG_QUIET);
@@ -241,31 +263,6 @@ static int run_gate(cycle *y, bool *passed, bg_error *err)
             bg_report_console(stderr, run, bg_log_color());
     }
     return rc;
-}
-
-/* Waits until the old pool has no request in flight, up to drain_timeout_s. */
-static void drain(cycle *y, bg_pool_id old)
-{
-    double deadline = bg_now_ms() + (double)y->c.set.drain_timeout_s * 1000.0;
-    for (;;) {
-        double inflight = 0;
-        bg_error e = {0};
-        int rc = bg_pool_inflight(&y->c.pools.pool[old], y->c.set.drain_metric, &inflight, &e);
-        if (rc == BG_ENOTSUP) {
-            bg_log_info("    drain: %s exposes no in-flight gauge; not waiting", bg_pool_name(old));
-            return;
-        }
-        if (rc == 0 && inflight <= 0) {
-            bg_log_info("    drain: %s has no request in flight", bg_pool_name(old));
-            return;
-        }
-        if (bg_now_ms() >= deadline || bg_cancelled()) {
-            bg_log_warn("drain: %s still had %.0f request(s) in flight after %ld s",
-                        bg_pool_name(old), inflight, y->c.set.drain_timeout_s);
-            return;
-        }
-        usleep(DRAIN_POLL_MS * 1000);
-    }
 }
 
 /* Puts the router back where it was before this deploy (SIGTERM, failed verify). */
@@ -296,6 +293,7 @@ static void mark_pool(cycle *y, bg_pool_id p, const char *status, bool gated)
     bg_state_set_str(&ps->status, status);
     ps->gated = gated;
     ps->updated_at = bg_wall_s();
+    ps->keep_warm_until = 0; /* only a warm pool has a keep-warm window */
 }
 
 static void on_health(void *ud, const char *endpoint, const char *state, double waited_s)
@@ -411,18 +409,74 @@ static void free_pool_state(bg_pool_state *p)
     free(p->status);
 }
 
-/* flip → verify → drain → record. */
-static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
+/* A canary splits live traffic between the pools: clients send one model name, so
+ * both pools must serve the same one. */
+static int check_same_served(cycle *y, bg_error *err)
 {
-    int rc = bg_deploy_phase_begin(&y->c, "flip", err);
-    bg_weights before;
-    if (!rc) {
-        rc = bg_deploy_flip(&y->c, y->idle, &before, err);
-        y->flipped = rc == 0;
-    }
-    bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+    const bg_pool_state *live = y->live >= 0 ? &y->c.state->pool[y->live] : NULL;
+    if (!live || !live->served_model || strcmp(live->served_model, y->rel->served_name) == 0)
+        return 0;
+    return bg_error_set(err, BG_EINVAL,
+                        "canary: the new release serves \"%s\" but the live pool serves "
+                        "\"%s\": during the ramp one pool would refuse the clients' model "
+                        "name; give both releases the same release.model.served_name (or use "
+                        "\"strategy\": \"flip\")",
+                        y->rel->served_name, live->served_model);
+}
+
+/* The canary ramp instead of the flip. *done when it reached 100 % (verify comes next);
+ * else *outcome is PAUSED or ROLLED_BACK. */
+static int canary(cycle *y, bg_deploy_outcome *outcome, bool *done, bg_error *err)
+{
+    bg_ramp_outcome ro = BG_RAMP_DONE;
+    *done = false;
+    int rc = check_same_served(y, err);
+    if (!rc)
+        rc = bg_deploy_phase_begin(&y->c, "ramp", err);
     if (rc)
         return rc;
+    y->c.state->has_weights_before = true;
+    y->c.state->weights_before = y->before;
+    y->flipped = true; /* from here a failure restores y->before */
+    mark_pool(y, y->idle, "canary", true);
+    rc = bg_ramp_run(&ro, y->why, sizeof y->why, &y->c, y->idle, y->rel, y->rel->served_name, 0,
+                     y->o->pause_at, err);
+    bg_deploy_phase_end(&y->c, rc ? err->msg : ro == BG_RAMP_ROLLED_BACK ? y->why : NULL);
+    if (rc)
+        return rc;
+    if (ro == BG_RAMP_ROLLED_BACK) {
+        y->flipped = false;
+        mark_pool(y, y->idle, "failed", true);
+        *outcome = BG_OUTCOME_ROLLED_BACK;
+    } else if (ro == BG_RAMP_PAUSED) {
+        y->flipped = false; /* the split stays: `promote --step|--full` or `abort` */
+        bg_log_info("canary %s; `bg-gate promote --step` goes on, `bg-gate abort` goes back",
+                    y->why);
+        *outcome = BG_OUTCOME_PAUSED;
+    }
+    *done = ro == BG_RAMP_DONE;
+    return 0;
+}
+
+/* flip (or canary ramp) → verify → drain → record. */
+static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
+{
+    int rc = 0;
+    if (y->c.set.strategy == BG_STRATEGY_CANARY) {
+        bool done = false;
+        if ((rc = canary(y, outcome, &done, err)) || !done)
+            return rc;
+    } else {
+        bg_weights before;
+        rc = bg_deploy_phase_begin(&y->c, "flip", err);
+        if (!rc) {
+            rc = bg_deploy_flip(&y->c, y->idle, &before, err);
+            y->flipped = rc == 0;
+        }
+        bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
+        if (rc)
+            return rc;
+    }
     if ((rc = bg_deploy_phase_begin(&y->c, "verify", err)))
         return rc;
     rc = bg_deploy_verify(&y->c, y->idle, y->rel->served_name, y->c.set.verify_requests, err);
@@ -437,7 +491,7 @@ static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     if (rc)
         return rc;
     if (y->live >= 0 && (rc = bg_deploy_phase_begin(&y->c, "drain", err)) == 0) {
-        drain(y, (bg_pool_id)y->live);
+        bg_deploy_drain(&y->c, (bg_pool_id)y->live);
         bg_deploy_phase_end(&y->c, NULL);
     }
     bg_state *st = y->c.state;
@@ -453,9 +507,28 @@ static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     return rc;
 }
 
+/* A ramp paused on purpose is not a deploy that died: it waits for promote or abort, and
+ * a new deploy must leave it (and the state) exactly as it is. */
+static int refuse_paused_ramp(const bg_state *st, bg_error *err)
+{
+    if (!st->phase || strcmp(st->phase, "ramp") != 0 ||
+        !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st->ramp, "paused")))
+        return 0;
+    return bg_error_set(err, BG_ENET,
+                        "a canary ramp of release %.12s is paused on %s: run `bg-gate "
+                        "promote --step` or `promote --full` to go on, or `bg-gate abort` "
+                        "to go back, before deploying again",
+                        st->target_release ? st->target_release : "?",
+                        st->target >= 0 ? bg_pool_name((bg_pool_id)st->target) : "?");
+}
+
 static int begin_cycle(cycle *y, bg_error *err)
 {
     bg_state *st = y->c.state;
+    int rc = refuse_paused_ramp(st, err);
+    if (rc)
+        return rc;
+    y->began = true;
     char *by = bg_lock_describe_self();
     bg_state_set_str(&st->started_by, by);
     free(by);
@@ -485,6 +558,51 @@ static int resolve(cycle *y, bool *nothing, bg_error *err)
     return 0;
 }
 
+/* What hooks and notifications are told about this deploy (any part may be missing when
+ * it failed early). */
+static void hook_event(cycle *y)
+{
+    bg_hook_event *ev = &y->ev;
+    bg_hook_event_init(ev, "deploy", y->c.set.environment);
+    ev->pool = y->rel ? bg_pool_name(y->idle) : NULL;
+    ev->live_pool = y->live >= 0 ? bg_pool_name((bg_pool_id)y->live) : NULL;
+    if (!y->rel)
+        return;
+    ev->release_id = y->rel->id;
+    ev->commit = y->rel->commit;
+    ev->model = y->rel->model_name;
+    ev->model_revision = y->rel->model_revision;
+    ev->served_model = y->rel->served_name;
+    const bg_pool_state *prev = y->live >= 0 ? &y->c.state->pool[y->live] : NULL;
+    ev->previous_release_id = prev ? prev->release_id : NULL;
+    if (bg_hooks_any(&y->hooks))
+        bg_hook_event_changes(ev, y->rel, prev ? prev->commit : NULL);
+}
+
+/* A pre_* hook, run as a lifecycle phase. When it fails the deploy is blocked: outcome
+ * GATE_FAILED (exit 1), decision "blocked-by-hook", live traffic untouched. */
+static int pre_hook(cycle *y, bg_hook_id id, bg_deploy_outcome *outcome, bg_error *err)
+{
+    if (!bg_hooks_has(&y->hooks, id))
+        return 0;
+    int rc = bg_deploy_phase_begin(&y->c, bg_hook_name(id), err);
+    if (rc)
+        return rc;
+    bg_error herr = {0};
+    rc = bg_hooks_run(&y->hooks, id, &y->ev, &herr);
+    bg_deploy_phase_end(&y->c, rc ? herr.msg : NULL);
+    if (rc == BG_ECANCELED)
+        return bg_error_set(err, rc, "%s", herr.msg);
+    if (rc) {
+        bg_log_error("blocked by the %s hook: %s; live traffic untouched", bg_hook_name(id),
+                     herr.msg);
+        bg_strlcpy(y->blocked_why, herr.msg, sizeof y->blocked_why);
+        y->blocked = true;
+        *outcome = BG_OUTCOME_GATE_FAILED;
+    }
+    return 0;
+}
+
 /* The cycle after the lock. Sets *outcome; returns an error for FAILED. */
 static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
 {
@@ -500,6 +618,10 @@ static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
         *outcome = BG_OUTCOME_NOTHING;
         return 0;
     }
+    hook_event(y);
+    y->attempted = true;
+    if ((rc = pre_hook(y, BG_HOOK_PRE_DEPLOY, outcome, err)) || y->blocked)
+        return rc;
     if ((rc = prepare_idle(y, err))) {
         if (rc != BG_ECANCELED)
             after_failure(y, y->c.pools.health.stop_on_timeout ? y->c.set.on_gate_fail
@@ -512,6 +634,8 @@ static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     bg_deploy_phase_end(&y->c, rc ? err->msg : passed ? NULL : y->c.report->verdict_reason);
     if (rc)
         return rc;
+    y->ev.pass_rate = y->c.report->overall.pass_rate;
+    y->ev.p95_ms = bg_samples_quantile(&y->c.report->overall.e2e, 0.95);
     if (!passed) {
         bg_log_error("the gate said no: %s; live traffic untouched",
                      y->c.report->verdict_reason ? y->c.report->verdict_reason : "failed");
@@ -520,6 +644,16 @@ static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
         return 0;
     }
     mark_pool(y, y->idle, "ready", true);
+    if ((rc = pre_hook(y, BG_HOOK_PRE_PROMOTE, outcome, err)) || y->blocked) {
+        /* a vetoed promotion is handled like a failed gate; a kept pool stays gated, so
+         * `bg-gate promote` can move traffic once the hook agrees */
+        if (y->blocked) {
+            after_failure(y, y->c.set.on_gate_fail);
+            if (y->c.set.on_gate_fail == BG_ON_FAIL_KEEP)
+                mark_pool(y, y->idle, "ready", true);
+        }
+        return rc;
+    }
     return promote(y, outcome, err);
 }
 
@@ -530,18 +664,37 @@ static const char *outcome_name(bg_deploy_outcome o)
     case BG_OUTCOME_NOTHING: return "nothing-to-deploy";
     case BG_OUTCOME_GATE_FAILED: return "gate-failed";
     case BG_OUTCOME_ROLLED_BACK: return "rolled-back";
+    case BG_OUTCOME_PAUSED: return "paused";
     default: return "failed";
     }
+}
+
+static const char *decision_name(const cycle *y, bg_deploy_outcome outcome, int rc)
+{
+    if (rc == BG_ECANCELED)
+        return "interrupted";
+    return y->blocked ? "blocked-by-hook" : outcome_name(outcome);
 }
 
 /* Records the outcome in the state file and the reports. */
 static void finish(cycle *y, bg_deploy_outcome outcome, int rc, const bg_error *err)
 {
     bg_state *st = y->c.state;
-    const char *name = rc == BG_ECANCELED ? "interrupted" : outcome_name(outcome);
-    bg_state_set_str(&st->phase, NULL);
-    bg_deploy_history(&y->c, "deploy", (int)y->idle, name, rc ? err->msg : NULL);
-    st->target = -1;
+    const char *name = decision_name(y, outcome, rc);
+    if (!y->began) { /* refused before it started: the state is not ours to touch */
+        y->c.report->decision = bg_strdup(name);
+        return;
+    }
+    bool paused = !rc && outcome == BG_OUTCOME_PAUSED;
+    if (!paused) { /* a paused ramp stays in the state for promote --step / abort */
+        bg_state_set_str(&st->phase, NULL);
+        cJSON_Delete(st->ramp);
+        st->ramp = NULL;
+    }
+    bg_deploy_history(&y->c, "deploy", (int)y->idle, name,
+                      rc ? err->msg : y->blocked ? y->blocked_why : y->why[0] ? y->why : NULL);
+    if (!paused)
+        st->target = -1;
     bg_weights after;
     bg_error e = {0};
     if (bg_router_get(y->c.router, &after, &e) == 0) {
@@ -560,6 +713,34 @@ static void finish(cycle *y, bg_deploy_outcome outcome, int rc, const bg_error *
     bg_report_ci_annotations(y->c.report);
 }
 
+/* Once the outcome is recorded: post_promote, on_rollback, post_deploy, then the
+ * notification. Their failures are warnings; none runs after an interruption but the
+ * notification. */
+static void after_hooks(cycle *y, bg_deploy_outcome outcome, int rc, const bg_error *err)
+{
+    if (!y->attempted)
+        hook_event(y);
+    bg_hook_event *ev = &y->ev;
+    ev->decision = y->c.report->decision;
+    ev->duration_s = y->c.report->duration_s;
+    ev->live_pool = y->c.state->live >= 0 ? bg_pool_name((bg_pool_id)y->c.state->live) : NULL;
+    if (rc || outcome == BG_OUTCOME_ROLLED_BACK)
+        ev->message = err->msg;
+    else if (y->blocked)
+        ev->message = y->blocked_why;
+    else if (outcome == BG_OUTCOME_GATE_FAILED)
+        ev->message = y->c.report->verdict_reason;
+    if (rc != BG_ECANCELED) {
+        if (!rc && outcome == BG_OUTCOME_PROMOTED)
+            bg_hooks_run_warn(&y->hooks, BG_HOOK_POST_PROMOTE, ev);
+        if (!rc && outcome == BG_OUTCOME_ROLLED_BACK)
+            bg_hooks_run_warn(&y->hooks, BG_HOOK_ON_ROLLBACK, ev);
+        if (y->attempted)
+            bg_hooks_run_warn(&y->hooks, BG_HOOK_POST_DEPLOY, ev);
+    }
+    bg_hooks_notify_warn(&y->hooks, ev);
+}
+
 int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_deploy_opts *o,
                   bg_error *err)
 {
@@ -571,7 +752,9 @@ int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_dep
     double t0 = bg_now_ms();
     bg_log_info("==> lock");
     /* the state is read only once the lock is held: another deploy may be writing it */
-    int rc = bg_deploy_ctx_open(&y.c, cfg, true, err);
+    int rc = bg_hooks_parse(&y.hooks, cfg, err);
+    if (!rc)
+        rc = bg_deploy_ctx_open(&y.c, cfg, true, err);
     if (!rc) {
         set_report_paths(&y);
         y.c.phase = "lock";
@@ -586,7 +769,8 @@ int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_dep
             *outcome = BG_OUTCOME_FAILED;
         finish(&y, *outcome, rc, err);
         if (!rc)
-            bg_log_info("deploy: %s", outcome_name(*outcome));
+            bg_log_info("deploy: %s", decision_name(&y, *outcome, rc));
+        after_hooks(&y, *outcome, rc, err);
     }
     bg_release_free(y.rel);
     free_pool_state(&y.prev);
@@ -595,6 +779,7 @@ int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_dep
     for (size_t i = 0; i < y.n_suite_paths; i++)
         free(y.suite_paths[i]);
     free(y.suite_paths);
+    bg_hooks_dispose(&y.hooks);
     bg_deploy_ctx_close(&y.c);
     return rc;
 }

@@ -44,6 +44,23 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
 /* Sets weights to 100 % on `target`; *before receives what the router had. */
 int bg_deploy_flip(deploy_ctx *c, bg_pool_id target, bg_weights *before, bg_error *err);
 
+/* Waits until pool `old` has no request in flight (its in-flight gauge), at most
+ * promotion.drain_timeout_s; a pool without the gauge is not waited for. */
+void bg_deploy_drain(deploy_ctx *c, bg_pool_id old);
+
+/* The canary ramp (ramp.c). */
+typedef enum { BG_RAMP_DONE, BG_RAMP_PAUSED, BG_RAMP_ROLLED_BACK } bg_ramp_outcome;
+
+/* Runs steps[from..] of promotion.steps on `target`: each step sets the router, then
+ * bakes with the live analysis; stops at 100 % (DONE: the caller verifies and drains),
+ * after baking a step >= pause_at (PAUSED; 0: never), or when the analysis fails
+ * (ROLLED_BACK: 0 % on the new pool, `why` says which check). The ramp is recorded in
+ * c->state->ramp and saved every interval. rel renders template probes (may be NULL).
+ * Errors: SIGINT/SIGTERM (BG_ECANCELED), router failures; the caller restores. */
+int bg_ramp_run(bg_ramp_outcome *out, char *why, size_t whysz, deploy_ctx *c,
+                bg_pool_id target, const bg_release *rel, const char *served, size_t from,
+                int pause_at, bg_error *err);
+
 /* Appends a history record {"at","action","pool","release_id","commit","outcome",…}. */
 void bg_deploy_history(deploy_ctx *c, const char *action, int pool, const char *outcome,
                        const char *message);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/hooks.h"
 #include "bggate/log.h"
 #include "bggate/util.h"
 #include "deploy_internal.h"
@@ -71,13 +72,78 @@ static int flip_verified(deploy_ctx *c, bg_pool_id target, const char *served, b
     return 0;
 }
 
+/* What hooks and notifications are told: the release on `target`, moved to from `live`. */
+static void traffic_event(bg_hook_event *ev, const bg_hooks *hooks, deploy_ctx *c,
+                          const char *action, int live, bg_pool_id target)
+{
+    const bg_pool_state *ps = &c->state->pool[target];
+    const bg_pool_state *prev = live >= 0 ? &c->state->pool[live] : NULL;
+    bg_hook_event_init(ev, action, c->set.environment);
+    ev->release_id = ps->release_id;
+    ev->commit = ps->commit;
+    ev->model = ps->model;
+    ev->served_model = ps->served_model;
+    ev->pool = bg_pool_name(target);
+    ev->live_pool = live >= 0 ? bg_pool_name((bg_pool_id)live) : NULL;
+    ev->previous_release_id = prev ? prev->release_id : NULL;
+    if (bg_hooks_any(hooks))
+        bg_hook_event_changes_commits(ev, c->cfg, prev ? prev->commit : NULL, ps->commit);
+}
+
+/* pre_promote before a manual promote: a failure blocks it (exit 2, nothing moved). */
+static int pre_promote(const bg_hooks *hooks, const bg_hook_event *ev, bool *blocked,
+                       bg_error *err)
+{
+    bg_error herr = {0};
+    int rc = bg_hooks_run(hooks, BG_HOOK_PRE_PROMOTE, ev, &herr);
+    if (rc == BG_ECANCELED)
+        return bg_error_set(err, rc, "%s", herr.msg);
+    *blocked = rc != 0;
+    return rc ? bg_error_set(err, BG_EINVAL,
+                             "promote: blocked by the pre_promote hook: %s; live traffic "
+                             "untouched",
+                             herr.msg)
+              : 0;
+}
+
+/* After a manual promote / rollback: post_promote or on_rollback, then the notification;
+ * failures only warn. */
+static void traffic_after(const bg_hooks *hooks, bg_hook_event *ev, const bg_state *st,
+                          bool blocked, int rc, const bg_error *err)
+{
+    bool rollback = strcmp(ev->action, "rollback") == 0;
+    ev->live_pool = st->live >= 0 ? bg_pool_name((bg_pool_id)st->live) : NULL;
+    ev->message = rc ? err->msg : NULL;
+    ev->decision = rc == BG_ECANCELED ? "interrupted"
+                   : blocked          ? "blocked-by-hook"
+                   : rc               ? "failed"
+                   : rollback         ? "rolled-back"
+                                      : "promoted";
+    if (!rc)
+        bg_hooks_run_warn(hooks, rollback ? BG_HOOK_ON_ROLLBACK : BG_HOOK_POST_PROMOTE, ev);
+    bg_hooks_notify_warn(hooks, ev);
+}
+
 static int move_traffic(const bg_config *cfg, bool force, const char *action, bg_error *err)
 {
     deploy_ctx c;
-    int rc = bg_deploy_ctx_open(&c, cfg, true, err);
+    bg_hooks hooks;
+    bg_hook_event ev;
+    bool blocked = false;
+    memset(&c, 0, sizeof c);
+    memset(&hooks, 0, sizeof hooks);
+    int rc = bg_hooks_parse(&hooks, cfg, err);
+    if (!rc)
+        rc = bg_deploy_ctx_open(&c, cfg, true, err);
     int live = -1;
     bg_weights w;
-    if (!rc && c.state->phase && !force)
+    if (!rc && c.state->phase && strcmp(c.state->phase, "ramp") == 0)
+        rc = bg_error_set(err, BG_ENET,
+                          "%s: a canary ramp is under way or paused: `bg-gate promote --step` "
+                          "or `--full` goes on, `bg-gate abort` goes back to 0 %% on the new "
+                          "pool",
+                          action);
+    else if (!rc && c.state->phase && !force)
         rc = bg_error_set(err, BG_ENET,
                           "a deploy did not finish (phase \"%s\"): run `bg-gate abort` first, "
                           "or --force",
@@ -101,19 +167,28 @@ static int move_traffic(const bg_config *cfg, bool force, const char *action, bg
                           bg_pool_name(target), ps->status);
     if (!rc)
         rc = check_ready(&c, target, ps->served_model, err);
+    /* past the checks the move is ours; a refusal before it leaves the state untouched
+     * (an unfinished deploy or a paused ramp must survive a refused rollback) */
+    bool attempted = rc == 0;
+    if (c.state)
+        traffic_event(&ev, &hooks, &c, action, live, target);
+    if (!rc && strcmp(action, "promote") == 0)
+        rc = pre_promote(&hooks, &ev, &blocked, err);
     if (!rc) {
         bg_log_info("%s: moving traffic from %s to %s (release %.12s)", action,
                     bg_pool_name((bg_pool_id)live), bg_pool_name(target), ps->release_id);
         rc = flip_verified(&c, target, ps->served_model, err);
     }
-    if (c.state) {
+    if (c.state && attempted) {
         /* the move is over either way: no phase may linger for `status` to misreport */
         bg_state_set_str(&c.state->phase, NULL);
         bg_deploy_history(&c, action, (int)target, rc ? "failed" : "done", rc ? err->msg : NULL);
         bg_error e = {0};
         if (bg_deploy_ctx_save(&c, &e))
             bg_log_error("%s", e.msg);
+        traffic_after(&hooks, &ev, c.state, blocked, rc, err);
     }
+    bg_hooks_dispose(&hooks);
     bg_deploy_ctx_close(&c);
     return rc;
 }
@@ -146,8 +221,15 @@ int bg_deploy_abort(const bg_config *cfg, bg_error *err)
         }
     }
     if (!rc) {
-        bg_log_info("abort: ended the deploy stopped in phase \"%s\"", c.state->phase);
+        bool ramp = strcmp(c.state->phase, "ramp") == 0;
+        bg_log_info("abort: ended the %s stopped in phase \"%s\"",
+                    ramp ? "canary ramp" : "deploy", c.state->phase);
         bg_deploy_history(&c, "abort", c.state->target, "aborted", NULL);
+        /* a ramp's pool passed the gate: it stays ready for a later `promote` */
+        if (ramp && c.state->target >= 0)
+            bg_state_set_str(&c.state->pool[c.state->target].status, "ready");
+        cJSON_Delete(c.state->ramp);
+        c.state->ramp = NULL;
         bg_state_set_str(&c.state->phase, NULL);
         c.state->target = -1;
         rc = bg_deploy_ctx_save(&c, err);
@@ -195,10 +277,38 @@ static cJSON *weights_json(const bg_weights *w)
     return o;
 }
 
-int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err)
+/* Routers that keep weights only at runtime (HAProxy) lose them on a reload: compare
+ * with what bg-gate set, and with `repair` set them again. */
+static void router_drift(cJSON *router, cJSON *advice, deploy_ctx *c, bool repair)
+{
+    bg_router_drift d;
+    bg_error e = {0};
+    if (bg_router_check(c->router, &d, &e) != 0 || !d.has_desired)
+        return;
+    cJSON_AddBoolToObject(router, "stale", d.stale);
+    if (!d.stale)
+        return;
+    char now[64], want[64];
+    bg_weights_format(now, sizeof now, &d.runtime);
+    bg_weights_format(want, sizeof want, &d.desired);
+    if (repair && bg_router_repair(c->router, NULL, &e) == 0) {
+        cJSON_AddBoolToObject(router, "repaired", true);
+        bg_log_info("status: the router ran %s; set back to %s", now, want);
+        return;
+    }
+    char *a = repair ? bg_asprintf("could not repair the router: %s", e.msg)
+                     : bg_asprintf("the router lost the weights bg-gate set (reloaded?): it "
+                                   "runs %s, bg-gate set %s; `bg-gate status --repair` sets "
+                                   "them again",
+                                   now, want);
+    cJSON_AddItemToArray(advice, cJSON_CreateString(a ? a : ""));
+    free(a);
+}
+
+int bg_deploy_status(cJSON **out, const bg_config *cfg, bool repair, bg_error *err)
 {
     deploy_ctx c;
-    int rc = bg_deploy_ctx_open(&c, cfg, false, err);
+    int rc = bg_deploy_ctx_open(&c, cfg, repair, err);
     if (rc) {
         bg_deploy_ctx_close(&c);
         return rc;
@@ -225,7 +335,15 @@ int bg_deploy_status(cJSON **out, const bg_config *cfg, bg_error *err)
     cJSON_AddBoolToObject(o, "drift", drift);
     cJSON_AddItemToObject(o, "state", bg_state_to_json(c.state));
     cJSON *advice = cJSON_AddArrayToObject(o, "advice");
-    if (c.state->phase) {
+    router_drift(router, advice, &c, repair);
+    bool paused_ramp = c.state->phase && strcmp(c.state->phase, "ramp") == 0 &&
+                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c.state->ramp, "paused"));
+    if (paused_ramp) {
+        cJSON_AddItemToArray(advice, cJSON_CreateString(
+                                         "a canary ramp is paused: `bg-gate promote --step` "
+                                         "advances one step, `promote --full` goes to 100 %, "
+                                         "`bg-gate abort` goes back to 0 % on the new pool"));
+    } else if (c.state->phase) {
         char *a = bg_asprintf("a deploy by %s stopped in phase \"%s\" without finishing; the "
                               "next deploy recovers (or run `bg-gate abort`)",
                               c.state->started_by ? c.state->started_by : "unknown",

@@ -12,7 +12,11 @@
 
 static const char *const promotion_keys[] = {
     "strategy",     "verify_requests", "warmup_requests", "drain_timeout_s",
-    "drain_metric", "keep_warm_s",     "on_gate_fail",    NULL};
+    "drain_metric", "keep_warm_s",     "on_gate_fail",    "steps",
+    "bake_s",       "analysis",        "probes",          NULL};
+static const char *const probes_keys[] = {"suite", "rate", NULL};
+static const char *const canary_only_keys[] = {"steps", "bake_s", "analysis", "probes", NULL};
+static const int default_steps[] = {1, 25, 75, 100};
 static const char *const state_keys[] = {"dir", NULL};
 
 void bg_deploy_settings_dispose(bg_deploy_settings *s)
@@ -22,6 +26,7 @@ void bg_deploy_settings_dispose(bg_deploy_settings *s)
     free(s->environment);
     free(s->state_dir);
     free(s->drain_metric);
+    free(s->probe_suite);
     memset(s, 0, sizeof *s);
 }
 
@@ -48,20 +53,96 @@ static int parse_state(bg_deploy_settings *s, const bg_config *cfg, bg_error *er
     return s->state_dir ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
 }
 
+/* "steps": whole percentages on the new pool, strictly rising, the last one 100. */
+static int parse_steps(bg_deploy_settings *s, const cJSON *p, bg_error *err)
+{
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(p, "steps");
+    if (!steps)
+        return 0;
+    int n = cJSON_GetArraySize(steps);
+    if (!cJSON_IsArray(steps) || n == 0 || n > BG_RAMP_MAX_STEPS)
+        return bg_error_set(err, BG_EINVAL,
+                            "promotion.steps: expected 1 to %d percentages, e.g. [1, 25, 75, "
+                            "100]",
+                            BG_RAMP_MAX_STEPS);
+    int i = 0, prev = 0;
+    for (const cJSON *it = steps->child; it; it = it->next, i++) {
+        double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+        if (v != (int)v || v < 1 || v > 100)
+            return bg_error_set(err, BG_EINVAL,
+                                "promotion.steps[%d]: expected a whole percentage 1..100", i);
+        if ((int)v <= prev)
+            return bg_error_set(err, BG_EINVAL,
+                                "promotion.steps[%d]: %d is not above the step before (%d)", i,
+                                (int)v, prev);
+        s->steps[i] = prev = (int)v;
+    }
+    if (prev != 100)
+        return bg_error_set(err, BG_EINVAL,
+                            "promotion.steps: the last step must be 100 (got %d)", prev);
+    s->n_steps = (size_t)n;
+    return 0;
+}
+
+static int parse_probes(bg_deploy_settings *s, const cJSON *p, bg_error *err)
+{
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive(p, "probes");
+    const char *suite = NULL;
+    if (!pr)
+        return 0;
+    if (!cJSON_IsObject(pr))
+        return bg_error_set(err, BG_EINVAL, "promotion.probes: expected an object, got %s",
+                            bg_json_type_name(pr));
+    int rc = bg_json_check_keys(pr, probes_keys, "promotion.probes", err);
+    if (!rc)
+        rc = bg_json_get_string(&suite, pr, "suite", "promotion.probes", true, err);
+    if (!rc)
+        rc = bg_json_get_double(&s->probe_rate, pr, "rate", "promotion.probes", 0.01, 1000,
+                                false, err);
+    if (!rc && !(s->probe_suite = bg_strdup(suite)))
+        rc = bg_error_set(err, BG_ENOMEM, "out of memory");
+    return rc;
+}
+
+static int parse_strategy(bg_deploy_settings *s, const cJSON *p, bg_error *err)
+{
+    const char *strategy = NULL;
+    int rc = bg_json_get_string(&strategy, p, "strategy", "promotion", false, err);
+    if (rc || !strategy || strcmp(strategy, "flip") == 0) {
+        for (size_t i = 0; !rc && canary_only_keys[i]; i++)
+            if (cJSON_GetObjectItemCaseSensitive(p, canary_only_keys[i]))
+                rc = bg_error_set(err, BG_EINVAL,
+                                  "promotion.%s: only used with \"strategy\": \"canary\"",
+                                  canary_only_keys[i]);
+        return rc;
+    }
+    if (strcmp(strategy, "canary") != 0)
+        return bg_error_set(err, BG_EINVAL,
+                            "promotion.strategy: expected \"flip\" or \"canary\", got \"%s\"",
+                            strategy);
+    s->strategy = BG_STRATEGY_CANARY;
+    rc = parse_steps(s, p, err);
+    if (!rc)
+        rc = bg_json_get_long(&s->bake_s, p, "bake_s", "promotion", 0, 7L * 86400, false, err);
+    if (!rc)
+        rc = parse_probes(s, p, err);
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, "analysis");
+    if (!rc && a && !cJSON_IsObject(a))
+        rc = bg_error_set(err, BG_EINVAL, "promotion.analysis: expected an object, got %s",
+                          bg_json_type_name(a));
+    s->analysis = a;
+    return rc;
+}
+
 static int parse_promotion(bg_deploy_settings *s, const cJSON *p, bg_error *err)
 {
     if (!cJSON_IsObject(p))
         return bg_error_set(err, BG_EINVAL, "promotion: expected an object, got %s",
                             bg_json_type_name(p));
-    const char *strategy = NULL, *on_fail = NULL, *metric = NULL;
+    const char *on_fail = NULL, *metric = NULL;
     int rc = bg_json_check_keys(p, promotion_keys, "promotion", err);
     if (!rc)
-        rc = bg_json_get_string(&strategy, p, "strategy", "promotion", false, err);
-    if (!rc && strategy && strcmp(strategy, "flip") != 0)
-        rc = bg_error_set(err, BG_EINVAL,
-                          "promotion.strategy: \"%s\" is not supported by this version "
-                          "(supported: \"flip\")",
-                          strategy);
+        rc = parse_strategy(s, p, err);
     if (!rc)
         rc = bg_json_get_long(&s->verify_requests, p, "verify_requests", "promotion", 1, 1000,
                               false, err);
@@ -104,7 +185,11 @@ int bg_deploy_settings_parse(bg_deploy_settings *out, const bg_config *cfg, bg_e
         .drain_timeout_s = 120,
         .keep_warm_s = 86400,
         .on_gate_fail = BG_ON_FAIL_RESTORE,
+        .bake_s = 300,
+        .probe_rate = 1.0,
     };
+    memcpy(s.steps, default_steps, sizeof default_steps);
+    s.n_steps = sizeof default_steps / sizeof default_steps[0];
     const char *env = NULL;
     int rc = 0;
     if (cfg->root)

@@ -14,7 +14,8 @@
  *    "deploy": null | {"phase": "gate", "target": "green", "release_id": "…",
  *                      "weights_before": {"blue": 100, "green": 0} | null,
  *                      "started_by": "pid 4242 on ci-runner-3 (…)",
- *                      "started_at": "2026-12-05T01:02:03Z"},
+ *                      "started_at": "2026-12-05T01:02:03Z",
+ *                      "ramp": {…} (a canary ramp in progress or paused: ramp.h)},
  *    "last_outcome": "promoted" | … | null, "last_message": "…" | null,
  *    "history": [{…}, …]}            (oldest first, at most 20 records)
  *
@@ -220,6 +221,11 @@ static int parse_deploy(bg_state *s, const cJSON *root, bg_error *err)
         rc = get_opt_str(&s->started_by, d, "started_by", "deploy", err);
     if (rc == 0)
         rc = get_time(&s->started_at, d, "started_at", "deploy", err);
+    const cJSON *ramp = NULL;
+    if (rc == 0)
+        rc = get_opt_obj(&ramp, d, "ramp", "deploy", err);
+    if (rc == 0 && ramp && !(s->ramp = cJSON_Duplicate(ramp, true)))
+        rc = bg_error_set(err, BG_ENOMEM, "deploy.ramp: out of memory");
     return rc;
 }
 
@@ -445,6 +451,13 @@ static int add_deploy(cJSON *root, const bg_state *s)
         add_weights(d, "weights_before", s->has_weights_before, &s->weights_before) < 0 ||
         add_str(d, "started_by", s->started_by) < 0)
         return -1;
+    if (s->ramp) {
+        cJSON *r = cJSON_Duplicate(s->ramp, true);
+        if (!r || !cJSON_AddItemToObject(d, "ramp", r)) {
+            cJSON_Delete(r);
+            return -1;
+        }
+    }
     return add_time(d, "started_at", s->started_at);
 }
 
@@ -533,6 +546,7 @@ void bg_state_free(bg_state *s)
     free(s->last_outcome);
     free(s->last_message);
     cJSON_Delete(s->history);
+    cJSON_Delete(s->ramp);
     free(s);
 }
 

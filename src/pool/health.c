@@ -587,3 +587,53 @@ cleanup:
     curl_multi_cleanup(multi);
     return rc;
 }
+
+/* Copies each endpoint's /metrics body; an endpoint that answers non-200 gets NULL. */
+static int collect_bodies(const bg_pool_config *pool, const bg_pool_http *reqs, char **bodies,
+                          bg_error *err)
+{
+    for (size_t i = 0; i < pool->n_endpoints; i++) {
+        char what[200];
+        if (!reqs[i].done || reqs[i].status == 0) {
+            bg_pool_http_what(&reqs[i], what, sizeof what);
+            return bg_error_set(err, BG_ENET, "pools.%s: %s metrics: %s",
+                                bg_pool_name(pool->id), pool->endpoints[i], what);
+        }
+        if (!bg_pool_http_ok(&reqs[i]))
+            continue;
+        bodies[i] = bg_strdup(bg_buf_cstr(&reqs[i].body));
+        if (!bodies[i])
+            return bg_error_set(err, BG_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+int bg_pool_metrics(const bg_pool_config *pool, char **bodies, bg_error *err)
+{
+    size_t n = pool->n_endpoints;
+    bg_pool_http *reqs = calloc(n ? n : 1, sizeof *reqs);
+    CURLM *multi = curl_multi_init();
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        bodies[i] = NULL;
+    if (!reqs || !multi) {
+        rc = bg_error_set(err, BG_ENOMEM, "out of memory");
+        goto cleanup;
+    }
+    rc = start_scrapes(pool, multi, reqs, err);
+    if (!rc)
+        rc = bg_pool_http_run(multi, reqs, n, bg_now_ms() + METRICS_TIMEOUT_MS + 100, err);
+    if (!rc)
+        rc = collect_bodies(pool, reqs, bodies, err);
+    if (rc)
+        for (size_t i = 0; i < n; i++) {
+            free(bodies[i]);
+            bodies[i] = NULL;
+        }
+cleanup:
+    for (size_t i = 0; reqs && i < n; i++)
+        bg_pool_http_dispose(&reqs[i]);
+    free(reqs);
+    curl_multi_cleanup(multi);
+    return rc;
+}

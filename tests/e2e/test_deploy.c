@@ -13,6 +13,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
 
 #include "../support/check_main.h"
 #include "../support/gitfix.h"
@@ -1078,6 +1081,305 @@ START_TEST(reload_whole_cycle_under_load_drops_nothing_on_new_connections)
 }
 END_TEST
 
+/* ---- hooks and notifications ---- */
+
+/* Adds members (JSON text) to the working tree's bg-gate.json: hooks and notify are read
+ * from the config the CLI loads, like every deploy setting. */
+static void config_add(const char *members)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
+    char *text = bgt_read_file(path);
+    ck_assert_ptr_nonnull(text);
+    char *end = strrchr(text, '}');
+    ck_assert_ptr_nonnull(end);
+    *end = '\0';
+    char *out = NULL;
+    ck_assert_int_ge(asprintf(&out, "%s, %s}\n", text, members), 0);
+    write_file(path, out);
+    free(out);
+    free(text);
+}
+
+/* A hook entry: the test's hook script appends its BG_* environment to tmp/<name>.env,
+ * prints a line and exits with `code`. */
+static char *hook_json(const char *name, int code)
+{
+    char *sh = tmp_path("hook.sh");
+    if (access(sh, F_OK) != 0)
+        write_file(sh, "dir=$1 name=$2 code=$3\n"
+                       "{ printf '\\n---\\n'; env | grep '^BG_' | sort; } >> \"$dir/$name.env\"\n"
+                       "echo \"$name: exiting $code\"\n"
+                       "exit \"$code\"\n");
+    char *j = NULL;
+    ck_assert_int_ge(asprintf(&j, "\"%s\": {\"argv\": [\"/bin/sh\", \"%s\", \"%s\", \"%s\", "
+                                  "\"%d\"], \"timeout_s\": 20}",
+                              name, sh, tmp, name, code),
+                     0);
+    free(sh);
+    return j;
+}
+
+static void add_hooks(const char *name1, int code1, const char *name2, int code2)
+{
+    char *a = hook_json(name1, code1);
+    char *b = name2 ? hook_json(name2, code2) : NULL;
+    char *members = NULL;
+    ck_assert_int_ge(asprintf(&members, "\"hooks\": {%s%s%s}", a, b ? ", " : "", b ? b : ""), 0);
+    config_add(members);
+    free(members);
+    free(a);
+    free(b);
+}
+
+/* The environment records a hook left: how many runs, and the last run's value of NAME
+ * (NULL when the variable was absent or the hook never ran). */
+static int hook_runs(const char *name)
+{
+    char rel[64];
+    snprintf(rel, sizeof rel, "%s.env", name);
+    char *path = tmp_path(rel);
+    char *text = bgt_read_file(path);
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, "\n---\n")); p += 5)
+        n++;
+    free(text);
+    free(path);
+    return n;
+}
+
+static char *hook_var(const char *name, const char *var)
+{
+    char rel[64], needle[64];
+    snprintf(rel, sizeof rel, "%s.env", name);
+    snprintf(needle, sizeof needle, "\n%s=", var);
+    char *path = tmp_path(rel);
+    char *text = bgt_read_file(path);
+    free(path);
+    if (!text)
+        return NULL;
+    char *last = NULL;
+    for (char *p = strstr(text, "\n---\n"); p; p = strstr(p + 5, "\n---\n"))
+        last = p;
+    char *v = last ? strstr(last, needle) : NULL;
+    char *out = v ? strndup(v + strlen(needle), strcspn(v + strlen(needle), "\n")) : NULL;
+    free(text);
+    return out;
+}
+
+static void expect_hook_var(const char *name, const char *var, const char *want)
+{
+    char *v = hook_var(name, var);
+    ck_assert_msg(v != NULL, "%s did not get %s", name, var);
+    ck_assert_msg(strcmp(v, want) == 0, "%s: %s=%s, wanted %s", name, var, v, want);
+    free(v);
+}
+
+static char *report_decision(void)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/report.json", reports);
+    char *json = bgt_read_file(path);
+    cJSON *rep = cJSON_Parse(json);
+    char *d = bg_strdup(cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(rep, "deploy"), "decision")));
+    cJSON_Delete(rep);
+    free(json);
+    return d;
+}
+
+START_TEST(a_failing_pre_promote_hook_blocks_the_flip_and_exits_1)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    add_hooks("pre_promote", 1, "post_deploy", 0);
+    char *before = bgt_read_file(upstreams);
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.err, "blocked by the pre_promote hook: pre_promote: sh exited 1: "
+                                "pre_promote: exiting 1") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "[pre_promote] pre_promote: exiting 1") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    /* the router was never touched: same upstream file, traffic still on blue */
+    char *after = bgt_read_file(upstreams);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    expect_live(blue_port, "initial-model");
+    char *d = report_decision();
+    ck_assert_str_eq(d, "blocked-by-hook");
+    free(d);
+    cJSON *s = status_json();
+    const cJSON *st = cJSON_GetObjectItem(s, "state");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(st, "last_outcome")),
+                     "blocked-by-hook");
+    cJSON_Delete(s);
+    /* the hook ran after a passed gate, before the flip, and was told so */
+    ck_assert_int_eq(hook_runs("pre_promote"), 1);
+    expect_hook_var("pre_promote", "BG_POOL", "green");
+    expect_hook_var("pre_promote", "BG_LIVE_POOL", "blue");
+    expect_hook_var("pre_promote", "BG_SERVED_MODEL", "good-model");
+    expect_hook_var("pre_promote", "BG_MODEL", "acme/good-model");
+    expect_hook_var("pre_promote", "BG_PASS_RATE", "1.0000");
+    expect_hook_var("pre_promote", "BG_DECISION", "");
+    expect_hook_var("post_deploy", "BG_DECISION", "blocked-by-hook");
+    /* the same release once the hook agrees: promoted */
+    commit_release("good-model");
+    add_hooks("pre_promote", 0, NULL, 0);
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+    ck_assert_int_eq(hook_runs("pre_promote"), 2);
+}
+END_TEST
+
+START_TEST(post_promote_is_told_whether_the_model_or_only_templates_changed)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    add_hooks("post_promote", 0, "post_deploy", 0);
+    bgt_result r;
+    deploy(NULL, &r); /* first release: everything is new */
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    ck_assert_int_eq(hook_runs("post_promote"), 1);
+    expect_hook_var("post_promote", "BG_MODEL_CHANGED", "1");
+    expect_hook_var("post_promote", "BG_DECISION", "promoted");
+    expect_hook_var("post_promote", "BG_LIVE_POOL", "green");
+    expect_hook_var("post_deploy", "BG_DECISION", "promoted");
+    char *first = hook_var("post_promote", "BG_RELEASE_ID");
+    ck_assert_ptr_nonnull(first);
+    /* only a template changes (the working tree's config, hooks included, is committed) */
+    ck_assert_int_eq(bgt_repo_write(&repo, "prompts/system.txt", "You are terse.\n"), 0);
+    ck_assert_int_eq(bgt_repo_commit(&repo, "template only", NULL), 0);
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    ck_assert_int_eq(hook_runs("post_promote"), 2);
+    expect_hook_var("post_promote", "BG_MODEL_CHANGED", "0");
+    expect_hook_var("post_promote", "BG_TEMPLATES_CHANGED", "1");
+    expect_hook_var("post_promote", "BG_PREVIOUS_RELEASE_ID", first);
+    expect_hook_var("post_promote", "BG_POOL", "blue");
+    free(first);
+    /* now the model changes and the templates do not */
+    commit_release("good-model-2");
+    add_hooks("post_promote", 0, "post_deploy", 0);
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    ck_assert_int_eq(hook_runs("post_promote"), 3);
+    expect_hook_var("post_promote", "BG_MODEL_CHANGED", "1");
+    expect_hook_var("post_promote", "BG_TEMPLATES_CHANGED", "0");
+    expect_hook_var("post_promote", "BG_SERVED_MODEL", "good-model-2");
+    /* a failing post hook is a warning: the deploy still promoted */
+    commit_release("good-model-3");
+    add_hooks("post_promote", 7, NULL, 0);
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "hook post_promote failed (the outcome stands)") != NULL, "%s",
+                  r.err);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "good-model-3");
+}
+END_TEST
+
+/* A webhook receiver in the test process: the last body it got. */
+typedef struct hook_sink {
+    struct MHD_Daemon *d;
+    int port, requests;
+    char body[16384];
+    size_t len;
+} hook_sink;
+
+static hook_sink sink_srv;
+
+static enum MHD_Result on_webhook(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *data,
+                                  size_t *size, void **con_cls)
+{
+    (void)cls, (void)url, (void)method, (void)version;
+    if (!*con_cls) {
+        *con_cls = &sink_srv;
+        sink_srv.len = 0;
+        return MHD_YES;
+    }
+    if (*size) {
+        size_t room = sizeof sink_srv.body - 1 - sink_srv.len;
+        size_t n = *size < room ? *size : room;
+        memcpy(sink_srv.body + sink_srv.len, data, n);
+        sink_srv.len += n;
+        sink_srv.body[sink_srv.len] = '\0';
+        *size = 0;
+        return MHD_YES;
+    }
+    sink_srv.requests++;
+    struct MHD_Response *r = MHD_create_response_from_buffer(2, (void *)"ok", MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+START_TEST(on_rollback_runs_after_bg_gate_rollback_and_the_webhook_is_told)
+{
+    NEED_NGINX();
+    memset(&sink_srv, 0, sizeof sink_srv);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sink_srv.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                                  0, NULL, NULL, on_webhook, NULL, MHD_OPTION_SOCK_ADDR,
+                                  (struct sockaddr *)&addr, MHD_OPTION_END);
+    ck_assert_ptr_nonnull(sink_srv.d);
+    sink_srv.port = MHD_get_daemon_info(sink_srv.d, MHD_DAEMON_INFO_BIND_PORT)->port;
+    char notify[256];
+    snprintf(notify, sizeof notify,
+             "\"notify\": {\"webhook_url\": \"http://127.0.0.1:%d/services/sEcReT\", "
+             "\"on\": [\"rolled-back\"], \"timeout_s\": 5}",
+             sink_srv.port);
+    commit_release("good-model");
+    add_hooks("on_rollback", 0, NULL, 0);
+    config_add(notify);
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    commit_release("good-model-2");
+    add_hooks("on_rollback", 0, NULL, 0);
+    config_add(notify);
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    ck_assert_int_eq(hook_runs("on_rollback"), 0); /* promotions are not rollbacks */
+    ck_assert_int_eq(sink_srv.requests, 0);        /* nor chosen for the webhook */
+    const char *args[] = {"rollback", "-v", NULL};
+    bgt_run_gate(&r, repo_dir, NULL, args, 60);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "sEcReT") == NULL, "the webhook URL was printed: %s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+    ck_assert_int_eq(hook_runs("on_rollback"), 1);
+    expect_hook_var("on_rollback", "BG_ACTION", "rollback");
+    expect_hook_var("on_rollback", "BG_DECISION", "rolled-back");
+    expect_hook_var("on_rollback", "BG_POOL", "green");
+    expect_hook_var("on_rollback", "BG_LIVE_POOL", "green");
+    expect_hook_var("on_rollback", "BG_SERVED_MODEL", "good-model");
+    expect_hook_var("on_rollback", "BG_MODEL_CHANGED", "1");
+    MHD_stop_daemon(sink_srv.d);
+    ck_assert_int_eq(sink_srv.requests, 1);
+    cJSON *j = cJSON_Parse(sink_srv.body);
+    ck_assert_msg(j != NULL, "not JSON: %s", sink_srv.body);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "decision")), "rolled-back");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "action")), "rollback");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "environment")), "e2e");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "pool")), "green");
+    ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(j, "text")),
+                                 "bg-gate e2e: rollback rolled-back"));
+    cJSON_Delete(j);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -1107,6 +1409,14 @@ Suite *make_suite(void)
     tcase_add_test(tc, the_api_key_reaches_health_warmup_and_gate_requests);
     tcase_add_test(tc, reload_whole_cycle_under_load_drops_nothing_on_new_connections);
     tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("hooks");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, registry_open, registry_sweep);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, a_failing_pre_promote_hook_blocks_the_flip_and_exits_1);
+    tcase_add_test(tc, post_promote_is_told_whether_the_model_or_only_templates_changed);
+    tcase_add_test(tc, on_rollback_runs_after_bg_gate_rollback_and_the_webhook_is_told);
     suite_add_tcase(s, tc);
     tc = tcase_create("hitless");
     tcase_add_checked_fixture(tc, setup_hitless, teardown);

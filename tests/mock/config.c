@@ -35,6 +35,8 @@ static const opt_spec options[] = {
     {"error-rate", "R", "probability (0..1) of injecting an error into a completion"},
     {"error-kinds", "LIST", "comma list of 500,malformed,truncate,hang (default 500)"},
     {"crash-after", "N", "exit(3) after answering N completion requests"},
+    {"degrade-after", "N", "after N completion requests, add --degrade-latency-ms to each"},
+    {"degrade-latency-ms", "N", "latency added once degraded (a model that gets slow mid-run)"},
     {"request-log", "FILE", "append one JSON line per request received"},
     {"seed", "N", "RNG seed for error injection and jitter (default 1)"},
     {"help", NULL, "print this help"},
@@ -165,6 +167,12 @@ static int scenario_numbers(bg_mock_config *cfg, const cJSON *root, bg_error *er
     if (rc == 0)
         rc = bg_json_get_long(&cfg->crash_after, root, "crash_after", "", 0, 1000000000, false, err);
     if (rc == 0)
+        rc = bg_json_get_long(&cfg->degrade_after, root, "degrade_after", "", 0, 1000000000, false,
+                              err);
+    if (rc == 0)
+        rc = bg_json_get_long(&cfg->degrade_latency_ms, root, "degrade_latency_ms", "", 0,
+                              3600000, false, err);
+    if (rc == 0)
         rc = bg_json_get_long(&seed, root, "seed", "", 0, 0x7fffffffffffffffL, false, err);
     if (rc == 0 && seed >= 0)
         cfg->seed = (uint64_t)seed;
@@ -176,7 +184,7 @@ static int scenario_apply(bg_mock_config *cfg, const cJSON *root, const char *fi
 {
     static const char *const keys[] = {"model",    "answers",     "cold_start_ms", "latency_ms",
                                        "jitter_ms", "token_ms",   "errors",        "crash_after",
-                                       "seed",      NULL};
+                                       "degrade_after", "degrade_latency_ms", "seed", NULL};
     const char *model = NULL;
     const cJSON *v;
     if (!cJSON_IsObject(root))
@@ -251,6 +259,10 @@ static int apply_numeric(bg_mock_config *cfg, const char *name, const char *v, b
         return set_long(&cfg->token_ms, name, v, 3600000, err);
     if (strcmp(name, "crash-after") == 0)
         return set_long(&cfg->crash_after, name, v, 1000000000, err);
+    if (strcmp(name, "degrade-after") == 0)
+        return set_long(&cfg->degrade_after, name, v, 1000000000, err);
+    if (strcmp(name, "degrade-latency-ms") == 0)
+        return set_long(&cfg->degrade_latency_ms, name, v, 3600000, err);
     if (strcmp(name, "seed") == 0) {
         if ((rc = set_long(&seed, name, v, 0x7fffffffffffffffL, err)) == 0)
             cfg->seed = (uint64_t)seed;

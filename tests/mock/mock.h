@@ -199,6 +199,8 @@ typedef struct bg_mock_config {
     double error_rate;
     unsigned error_kinds; /* BG_MOCK_ERR_* */
     long crash_after;     /* 0 = never */
+    long degrade_after;   /* after this many completions, add degrade_latency_ms; 0 = never */
+    long degrade_latency_ms;
     uint64_t seed;
 } bg_mock_config;
 

@@ -39,6 +39,7 @@ struct bg_mock_server {
     long started_epoch; /* for /v1/models "created" */
     atomic_ulong next_id;
     atomic_long answered; /* completion requests answered, for --crash-after */
+    atomic_long delayed;  /* completion requests that reached their latency, for --degrade-after */
     int port;
 };
 
@@ -102,6 +103,9 @@ static long latency_ms(bg_mock_server *s)
 {
     long jitter = s->cfg->jitter_ms;
     long extra = jitter > 0 ? (long)(rng_next(s) % (uint64_t)(jitter + 1)) : 0;
+    long n = atomic_fetch_add(&s->delayed, 1) + 1;
+    if (s->cfg->degrade_after > 0 && n > s->cfg->degrade_after)
+        extra += s->cfg->degrade_latency_ms;
     return s->cfg->latency_ms + extra;
 }
 
@@ -650,6 +654,7 @@ static int server_init(bg_mock_server *s, const bg_mock_config *cfg, bg_error *e
     atomic_init(&s->stopping, false);
     atomic_init(&s->next_id, 0);
     atomic_init(&s->answered, 0);
+    atomic_init(&s->delayed, 0);
     bg_mock_metrics_init(&s->metrics);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->log_mu, NULL);
