@@ -9,6 +9,7 @@
 #   make sanitize   unit + e2e under ASan+UBSan (build-asan/)
 #   make valgrind   unit tests, and bg-gate against bg-mock, under valgrind
 #   make fuzz       build the libFuzzer targets and run each briefly
+#   make integrations  schema, JUnit consumer, man page, GitHub Action, GitLab template
 #   make lint       reject banned functions
 #   make bench      the harness benchmark (tests/bench/)
 
@@ -106,12 +107,18 @@ valgrind: $(UNIT_BINS) $(BIN) $(MOCK)
 fuzz:
 	$(Q)tests/fuzz/run.sh 20
 
+# The CI integrations with the real tools: schema, JUnit consumer, man page, GitHub Action,
+# GitLab template (tests/ci/).
+integrations: all
+	$(Q)tests/ci/run-all.sh $(abspath $(BIN)) $(abspath $(MOCK))
+
 lint:
 	$(Q)scripts/lint.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory lint
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory integrations
 	$(Q)$(MAKE) --no-print-directory sanitize
 	$(Q)$(MAKE) --no-print-directory valgrind
 	$(Q)$(MAKE) --no-print-directory fuzz
@@ -122,18 +129,20 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(abspath $(BIN)) $(abspath $(MOCK))
 
-bench: all
+bench: all $(BUILD)/tests/bench/bench_router
 	$(Q)tests/bench/bench.sh $(abspath $(BIN)) $(abspath $(MOCK))
 	$(Q)tests/bench/bench-deploy.sh $(abspath $(BIN)) $(abspath $(MOCK))
+	$(Q)tests/bench/bench-haproxy.sh $(abspath $(BUILD)) $(abspath $(MOCK))
 
 install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/bg-gate
+	install -m 644 man/bg-gate.1 $(DESTDIR)$(PREFIX)/share/man/man1/bg-gate.1
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz .tools
 
-.PHONY: all unit e2e check deps sanitize valgrind fuzz lint test demo bench install clean
+.PHONY: all unit e2e check deps sanitize valgrind fuzz integrations lint test demo bench install clean
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
