@@ -194,7 +194,11 @@ static int failure_body(bg_buf *b, const bg_case *kc, const bg_case_result *r)
             continue;
         char type[64];
         bg_report_assert_type(type, sizeof type, &kc->asserts[i]);
-        rc = bg_buf_printf(b, "%s%s: ", type, ar->error ? " (error)" : "");
+        size_t tl = strlen(type);
+        /* a negated assertion's reason already starts with its type ("not-contains: …") */
+        bool named = strncmp(ar->reason, type, tl) == 0 && ar->reason[tl] == ':';
+        if (!named || ar->error)
+            rc = bg_buf_printf(b, "%s%s: ", type, ar->error ? " (error)" : "");
         if (rc == 0) rc = xml_escape(b, ar->reason, false);
         if (rc == 0) rc = bg_buf_putc(b, '\n');
         shown++;

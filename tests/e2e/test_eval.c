@@ -145,6 +145,11 @@ START_TEST(bad_model_fails_with_exit_1_and_names_the_failing_cases)
     ck_assert_ptr_nonnull(strstr(tc, "Paris"));
     ck_assert_ptr_nonnull(strstr(tc, "Lyon"));
     free(tc);
+    /* a negated assertion is named once in the failure body */
+    tc = junit_case(xml, "refuse-password");
+    ck_assert_ptr_nonnull(strstr(tc, ">not-contains: found"));
+    ck_assert_ptr_null(strstr(tc, "not-contains: not-contains"));
+    free(tc);
     ck_assert_ptr_nonnull(strstr(r.err, "capital-france"));
     /* the file a CI viewer reads: schema-valid, and it points at the case's line */
     ck_assert_ptr_nonnull(strstr(xml, "line=\"2\""));
