@@ -70,8 +70,13 @@ static void print_json_verdict(const char *error, size_t n_suites, size_t n_case
  * them: parsed exactly as `deploy` parses them, nothing is contacted. */
 static int validate_deploy_sections(const bg_config *cfg, bg_error *err)
 {
-    if (!cfg->root || (!cJSON_HasObjectItem(cfg->root, "pools") &&
-                       !cJSON_HasObjectItem(cfg->root, "router")))
+    static const char *const settings[] = {"environment", "promotion", "state", NULL};
+    bool any_settings = false;
+    for (size_t i = 0; cfg->root && settings[i]; i++)
+        any_settings = any_settings || cJSON_HasObjectItem(cfg->root, settings[i]);
+    bool pools_or_router = cfg->root && (cJSON_HasObjectItem(cfg->root, "pools") ||
+                                         cJSON_HasObjectItem(cfg->root, "router"));
+    if (!any_settings && !pools_or_router)
         return 0;
     bg_deploy_settings set;
     bg_pools pools;
@@ -79,6 +84,10 @@ static int validate_deploy_sections(const bg_config *cfg, bg_error *err)
     int rc = bg_deploy_settings_parse(&set, cfg, err);
     if (rc)
         return rc;
+    if (!pools_or_router) { /* environment, promotion or state alone */
+        bg_deploy_settings_dispose(&set);
+        return 0;
+    }
     rc = bg_pools_parse(&pools, cfg->root, err);
     if (!rc) {
         rc = bg_router_new(&router, cfg->root, &pools, err);

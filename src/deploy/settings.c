@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/analysis.h"
 #include "bggate/deploy.h"
 #include "bggate/json.h"
 #include "bggate/util.h"
@@ -127,9 +128,13 @@ static int parse_strategy(bg_deploy_settings *s, const cJSON *p, bg_error *err)
     if (!rc)
         rc = parse_probes(s, p, err);
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(p, "analysis");
-    if (!rc && a && !cJSON_IsObject(a))
-        rc = bg_error_set(err, BG_EINVAL, "promotion.analysis: expected an object, got %s",
-                          bg_json_type_name(a));
+    if (!rc && a) {
+        /* checked now, so a typo stops the deploy before any pool is touched */
+        bg_analysis_config check;
+        rc = bg_analysis_config_parse(&check, a, "promotion.analysis", err);
+        if (!rc)
+            bg_analysis_config_dispose(&check);
+    }
     s->analysis = a;
     return rc;
 }
