@@ -47,6 +47,9 @@
  *   error_rate     share of them with finished_reason "abort" or "error"
  *   success_rate   1 - error_rate
  *   restarts       1 when a counter went down in the window (the server restarted), else 0
+ *   router_error_rate  share of the pool's requests the router saw fail (5xx, broken
+ *                  responses, failed connections), from the router driver (HAProxy's
+ *                  `show stat`); no data with routers that do not count them
  * A latency metric's samples are its histogram's observations in the window; the others'
  * are the finished requests (restarts needs none).
  */
@@ -78,6 +81,10 @@ typedef struct bg_analysis_window {
     double errors;          /* of which finished_reason "abort" or "error" */
     bool has_requests;      /* the finished-requests counter (or the e2e histogram) is there */
     bool restarted;         /* a counter went down: the server restarted in the window */
+    /* the router's own counts for the pool's servers (HAProxy: hrsp_*, eresp, econ), set
+     * by the caller from two readings of bg_router_counters_get */
+    double router_requests, router_errors;
+    bool has_router;
 } bg_analysis_window;
 
 /* The window between two scrapes of ONE server (deltas of a merged pool would hide a
@@ -104,6 +111,7 @@ typedef enum {
     BG_METRIC_ERROR_RATE,
     BG_METRIC_SUCCESS_RATE,
     BG_METRIC_RESTARTS,
+    BG_METRIC_ROUTER_ERROR_RATE,
     BG_METRIC_QUERY /* a Prometheus query check */
 } bg_analysis_metric;
 

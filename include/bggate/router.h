@@ -90,6 +90,16 @@ int bg_router_check(bg_router *r, bg_router_drift *out, bg_error *err);
 int bg_router_repair(bg_router *r, bg_router_drift *out, bg_error *err);
 int bg_router_inflight(bg_router *r, bg_pool_id pool, double *out, bg_error *err);
 
+/* What the router itself counted for a pool since it started (cumulative, like a
+ * Prometheus counter: a restart of the router starts again from 0). */
+typedef struct bg_router_counters {
+    double requests; /* answers and failures the router saw from the pool's servers */
+    double errors;   /* of which: 5xx, broken responses, failed connections */
+} bg_router_counters;
+/* Optional (BG_ENOTSUP): HAProxy reads `show stat` (hrsp_*, eresp, econ). */
+int bg_router_counters_get(bg_router *r, bg_pool_id pool, bg_router_counters *out,
+                           bg_error *err);
+
 /* "blue 100% / green 0%" */
 void bg_weights_format(char *out, size_t outsz, const bg_weights *w);
 /* The pool with weight 100, or -1 when split or unset. */

@@ -21,7 +21,7 @@
 static const char *const metric_names[] = {
     "e2e_p50_s",  "e2e_p95_s",  "e2e_p99_s",  "e2e_mean_s",   "ttft_p50_s",
     "ttft_p95_s", "ttft_p99_s", "ttft_mean_s", "requests",    "error_rate",
-    "success_rate", "restarts",  "query"};
+    "success_rate", "restarts",  "router_error_rate", "query"};
 #define N_METRICS (sizeof metric_names / sizeof metric_names[0])
 
 /* Finish reasons that mean the request did not succeed (vLLM's FinishReason). */
@@ -118,6 +118,9 @@ int bg_analysis_window_add(bg_analysis_window *acc, const bg_analysis_window *w,
     acc->errors += w->errors;
     acc->has_requests = acc->has_requests || w->has_requests;
     acc->restarted = acc->restarted || w->restarted;
+    acc->router_requests += w->router_requests;
+    acc->router_errors += w->router_errors;
+    acc->has_router = acc->has_router || w->has_router;
     return 0;
 }
 
@@ -173,6 +176,13 @@ bool bg_analysis_metric_value(double *value, double *samples, const bg_analysis_
         *value = w->restarted ? 1 : 0;
         *samples = INFINITY;
         return true;
+    case BG_METRIC_ROUTER_ERROR_RATE:
+        if (!w->has_router || !(w->router_requests > 0))
+            return false;
+        *value = (w->router_errors > w->router_requests ? w->router_requests : w->router_errors) /
+                 w->router_requests;
+        *samples = w->router_requests;
+        return true;
     case BG_METRIC_QUERY:
         break;
     }
@@ -188,6 +198,9 @@ static const char *no_data_why(const bg_analysis_window *w, bg_analysis_metric m
         return BG_ANALYSIS_E2E_METRIC " not exposed";
     if (m >= BG_METRIC_TTFT_P50 && m <= BG_METRIC_TTFT_MEAN && w->ttft.n_buckets == 0)
         return BG_ANALYSIS_TTFT_METRIC " not exposed";
+    if (m == BG_METRIC_ROUTER_ERROR_RATE)
+        return w->has_router ? "the router saw no request in the window"
+                             : "the router driver counts no errors (HAProxy does)";
     if (m >= BG_METRIC_REQUESTS && !w->has_requests)
         return BG_ANALYSIS_FINISHED_METRIC " not exposed";
     return "no requests finished in the window";
@@ -479,8 +492,8 @@ static int over_limit(const bg_analysis_tracker *t, const bg_analysis_result *re
     const bg_analysis_config *cfg = t->cfg;
     for (size_t i = 0; i < cfg->n_checks; i++) {
         if (t->consecutive[i] >= cfg->failure_limit) {
-            snprintf(why, whysz, "%ld consecutive failures of %s: %s", t->consecutive[i],
-                     cfg->checks[i].name, results[i].text);
+            snprintf(why, whysz, "%ld consecutive failure%s of %s: %s", t->consecutive[i],
+                     t->consecutive[i] == 1 ? "" : "s", cfg->checks[i].name, results[i].text);
             return (int)i;
         }
         if (cfg->failure_limit_total > 0 && t->total[i] >= cfg->failure_limit_total) {
@@ -678,7 +691,8 @@ static int parse_source(bg_analysis_check *ck, const cJSON *o, const char *cp, b
         return bg_error_set(err, BG_EINVAL,
                             "%s.metric: unknown metric \"%.60s\" (expected e2e_p50_s, e2e_p95_s, "
                             "e2e_p99_s, e2e_mean_s, ttft_p50_s, ttft_p95_s, ttft_p99_s, "
-                            "ttft_mean_s, requests, error_rate, success_rate or restarts)",
+                            "ttft_mean_s, requests, error_rate, success_rate, restarts or "
+                            "router_error_rate)",
                             cp, metric);
     if (metric)
         return 0;

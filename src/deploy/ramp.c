@@ -200,6 +200,33 @@ static void pool_window(ramp *r, const pool_scrape *before, const pool_scrape *a
     }
 }
 
+/* The router's own counts for a pool (HAProxy), read before and after an interval. */
+typedef struct router_reading {
+    bg_router_counters c;
+    bool ok;
+} router_reading;
+
+static void read_router(ramp *r, bg_pool_id p, router_reading *out)
+{
+    bg_error e = {0};
+    int rc = bg_router_counters_get(r->c->router, p, &out->c, &e);
+    out->ok = rc == 0;
+    if (rc && rc != BG_ENOTSUP)
+        bg_log_warn("    analysis: %s", e.msg);
+}
+
+/* Deltas like a counter's increase(): a router restarted in between counts from 0. */
+static void router_window(const router_reading *before, const router_reading *after,
+                          bg_analysis_window *w)
+{
+    if (!before->ok || !after->ok)
+        return;
+    bool reset = after->c.requests < before->c.requests || after->c.errors < before->c.errors;
+    w->router_requests = reset ? after->c.requests : after->c.requests - before->c.requests;
+    w->router_errors = reset ? after->c.errors : after->c.errors - before->c.errors;
+    w->has_router = true;
+}
+
 /* --- probes --- */
 
 /* Sleeps ms in slices; false when SIGINT/SIGTERM arrived. */
@@ -325,18 +352,25 @@ static int analyze_interval(ramp *r, bg_analysis_action *action, char *why, size
 {
     pool_scrape before[BG_POOL_COUNT], after[BG_POOL_COUNT];
     bg_analysis_window w[BG_POOL_COUNT];
+    router_reading rbefore[BG_POOL_COUNT], rafter[BG_POOL_COUNT];
     bg_analysis_result res[BG_ANALYSIS_MAX_CHECKS];
     size_t sent = 0, passed = 0;
     bool probes_failed = false;
     memset(before, 0, sizeof before);
     memset(after, 0, sizeof after);
-    for (int p = 0; p < BG_POOL_COUNT; p++)
+    for (int p = 0; p < BG_POOL_COUNT; p++) {
         scrape_pool(r, (bg_pool_id)p, &before[p]);
+        read_router(r, (bg_pool_id)p, &rbefore[p]);
+    }
     int rc = probe_interval(r, &sent, &passed, &probes_failed, err);
-    for (int p = 0; !rc && p < BG_POOL_COUNT; p++)
+    for (int p = 0; !rc && p < BG_POOL_COUNT; p++) {
         scrape_pool(r, (bg_pool_id)p, &after[p]);
-    for (int p = 0; !rc && p < BG_POOL_COUNT; p++)
+        read_router(r, (bg_pool_id)p, &rafter[p]);
+    }
+    for (int p = 0; !rc && p < BG_POOL_COUNT; p++) {
         pool_window(r, &before[p], &after[p], &w[p]);
+        router_window(&rbefore[p], &rafter[p], &w[p]);
+    }
     if (!rc) {
         bg_analysis_evaluate_all(res, &r->acfg, &w[r->target], &w[r->old]);
         *action = bg_analysis_tracker_feed(&r->tracker, res, bg_now_ms() / 1000.0, why, whysz);

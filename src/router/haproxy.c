@@ -685,10 +685,10 @@ int bg_router_haproxy_repair(void *state, bg_router_drift *out, bg_error *err)
     return rc;
 }
 
-int bg_router_haproxy_inflight(void *state, bg_pool_id pool, double *out, bg_error *err)
+/* Sums `fields` of a pool's servers from `show stat <backend> 4 -1` (servers only). */
+static int pool_stat(const haproxy_router *h, bg_pool_id pool, const char *const *fields,
+                     double *out, bg_error *err)
 {
-    static const char *const fields[] = {"scur", "qcur", NULL};
-    haproxy_router *h = state;
     /* type 4: servers only */
     char *cmd = bg_asprintf("show stat %s 4 -1", h->backend);
     bg_buf reply;
@@ -704,6 +704,26 @@ int bg_router_haproxy_inflight(void *state, bg_pool_id pool, double *out, bg_err
     return rc;
 }
 
+int bg_router_haproxy_inflight(void *state, bg_pool_id pool, double *out, bg_error *err)
+{
+    static const char *const fields[] = {"scur", "qcur", NULL};
+    return pool_stat(state, pool, fields, out, err);
+}
+
+int bg_router_haproxy_counters(void *state, bg_pool_id pool, bg_router_counters *out,
+                               bg_error *err)
+{
+    /* every HTTP response the pool's servers gave, and the failures the router saw:
+     * 5xx answers, broken responses (eresp) and failed connections (econ) */
+    static const char *const responses[] = {"hrsp_1xx", "hrsp_2xx", "hrsp_3xx", "hrsp_4xx",
+                                            "hrsp_5xx", "hrsp_other", "eresp", "econ", NULL};
+    static const char *const errors[] = {"hrsp_5xx", "eresp", "econ", NULL};
+    int rc = pool_stat(state, pool, responses, &out->requests, err);
+    if (!rc)
+        rc = pool_stat(state, pool, errors, &out->errors, err);
+    return rc;
+}
+
 const bg_router_driver bg_router_driver_haproxy = {
     .name = "haproxy",
     .keys = haproxy_keys,
@@ -714,4 +734,5 @@ const bg_router_driver bg_router_driver_haproxy = {
     .check = bg_router_haproxy_check,
     .repair = bg_router_haproxy_repair,
     .inflight = bg_router_haproxy_inflight,
+    .counters = bg_router_haproxy_counters,
 };

@@ -113,5 +113,9 @@ int bg_router_haproxy_repair(void *state, bg_router_drift *out, bg_error *err);
 /* Sessions in flight on a pool's servers: the sum of `scur` (current sessions) and
  * `qcur` (requests queued for that server) from `show stat`. */
 int bg_router_haproxy_inflight(void *state, bg_pool_id pool, double *out, bg_error *err);
+/* Responses (hrsp_* + eresp + econ) and errors (hrsp_5xx + eresp + econ) of a pool's
+ * servers since HAProxy started, from `show stat`. */
+int bg_router_haproxy_counters(void *state, bg_pool_id pool, bg_router_counters *out,
+                               bg_error *err);
 
 #endif

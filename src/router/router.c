@@ -254,6 +254,13 @@ int bg_router_inflight(bg_router *r, bg_pool_id pool, double *out, bg_error *err
                                : unsupported(r, "count requests in flight", err);
 }
 
+int bg_router_counters_get(bg_router *r, bg_pool_id pool, bg_router_counters *out,
+                           bg_error *err)
+{
+    return r->driver->counters ? r->driver->counters(r->state, pool, out, err)
+                               : unsupported(r, "count errors per pool", err);
+}
+
 /* --- weights --- */
 
 int bg_router_weights_check(const bg_weights *w, bg_error *err)

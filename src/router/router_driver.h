@@ -34,6 +34,7 @@ typedef struct bg_router_driver {
     int (*check)(void *state, bg_router_drift *out, bg_error *err);
     int (*repair)(void *state, bg_router_drift *out, bg_error *err);
     int (*inflight)(void *state, bg_pool_id pool, double *out, bg_error *err);
+    int (*counters)(void *state, bg_pool_id pool, bg_router_counters *out, bg_error *err);
 } bg_router_driver;
 
 extern const bg_router_driver bg_router_driver_nginx;

@@ -217,6 +217,10 @@ static void setup_common(void)
         skip_reason = kind == ROUTER_HAPROXY ? "haproxy is not installed" : "nginx is not installed";
         return;
     }
+    if (!getenv("BG_MOCK_BIN") || !getenv("BG_GATE_BIN")) {
+        skip_reason = "BG_GATE_BIN and BG_MOCK_BIN are not set (run through make)";
+        return;
+    }
     tmp = bgt_tmpdir();
     ck_assert_ptr_nonnull(tmp);
     chmod(tmp, 0755);
@@ -493,7 +497,7 @@ static void degrading_release_is_rolled_back(void)
     const char *env[] = {"POOL_DEGRADE_AFTER=60", "POOL_DEGRADE_MS=300", NULL};
     bgt_run_gate(&r, repo_dir, env, args, 120);
     expect_exit(&r, 5);
-    ck_assert_ptr_nonnull(strstr(r.err, "canary analysis failed: 1 consecutive failure"));
+    ck_assert_ptr_nonnull(strstr(r.err, "canary analysis failed: 1 consecutive failure of "));
     ck_assert_ptr_nonnull(strstr(r.err, "e2e_p95_s"));
     ck_assert_msg(r.elapsed_ms < 40000, "rollback took %.0f ms", r.elapsed_ms);
     bgt_result_dispose(&r);
@@ -504,6 +508,38 @@ static void degrading_release_is_rolled_back(void)
     cJSON_Delete(s);
     expect_green_share(0);
 }
+
+/* A release that starts answering 500s mid-ramp, under live traffic and without probes:
+ * HAProxy counts the errors per pool (show stat) and router_error_rate against the old
+ * pool rolls it back. */
+START_TEST(haproxy_router_errors_roll_back)
+{
+    SKIP_IF_NEEDED();
+    char stop[700];
+    snprintf(stop, sizeof stop, "%s/stop-load", tmp);
+    loader live;
+    start_loader(&live, stop, true);
+    commit_release("v2-degrade",
+                   "\"steps\": [50, 100], \"bake_s\": 60,"
+                   " \"analysis\": {\"interval_s\": 1, \"failure_limit\": 1,"
+                   " \"checks\": [{\"metric\": \"router_error_rate\","
+                   " \"max_increase_over_old\": 0.05, \"min_samples\": 10}]}");
+    bgt_result r;
+    const char *args[] = {"deploy", NULL};
+    const char *env[] = {"POOL_DEGRADE_AFTER=30", "POOL_DEGRADE_MS=0",
+                         "POOL_DEGRADE_ERROR_RATE=0.5", NULL};
+    bgt_run_gate(&r, repo_dir, env, args, 120);
+    write_file(stop, "stop\n");
+    ck_assert_int_eq(bgt_wait(live.pid, 30), 0);
+    expect_exit(&r, 5);
+    ck_assert_ptr_nonnull(strstr(r.err, "1 consecutive failure of router_error_rate"));
+    bgt_result_dispose(&r);
+    cJSON *s = status_json();
+    ck_assert_int_eq(router_weight(s, "blue"), 100);
+    cJSON_Delete(s);
+    expect_green_share(0);
+}
+END_TEST
 
 START_TEST(nginx_degrading_release_is_rolled_back_within_an_interval)
 {
@@ -706,6 +742,7 @@ Suite *make_suite(void)
     tcase_add_test(h, haproxy_full_ramp_under_load_fails_no_request);
     tcase_add_test(h, haproxy_degrading_release_is_rolled_back_within_an_interval);
     tcase_add_test(h, haproxy_restart_is_detected_and_repaired);
+    tcase_add_test(h, haproxy_router_errors_roll_back);
     suite_add_tcase(s, h);
     return s;
 }

@@ -37,6 +37,7 @@ static const opt_spec options[] = {
     {"crash-after", "N", "exit(3) after answering N completion requests"},
     {"degrade-after", "N", "after N completion requests, add --degrade-latency-ms to each"},
     {"degrade-latency-ms", "N", "latency added once degraded (a model that gets slow mid-run)"},
+    {"degrade-error-rate", "R", "error rate once degraded (a model that starts failing mid-run)"},
     {"request-log", "FILE", "append one JSON line per request received"},
     {"seed", "N", "RNG seed for error injection and jitter (default 1)"},
     {"help", NULL, "print this help"},
@@ -267,6 +268,12 @@ static int apply_numeric(bg_mock_config *cfg, const char *name, const char *v, b
         if ((rc = set_long(&seed, name, v, 0x7fffffffffffffffL, err)) == 0)
             cfg->seed = (uint64_t)seed;
         return rc;
+    }
+    if (strcmp(name, "degrade-error-rate") == 0) {
+        if (bg_parse_double(&cfg->degrade_error_rate, v, 0.0, 1.0) != 0)
+            return bg_error_set(err, BG_EINVAL,
+                                "--degrade-error-rate: expected a number from 0 to 1, got \"%s\"", v);
+        return 0;
     }
     if (bg_parse_double(&cfg->error_rate, v, 0.0, 1.0) != 0)
         return bg_error_set(err, BG_EINVAL, "--error-rate: expected a number from 0 to 1, got \"%s\"", v);

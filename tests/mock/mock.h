@@ -201,6 +201,7 @@ typedef struct bg_mock_config {
     long crash_after;     /* 0 = never */
     long degrade_after;   /* after this many completions, add degrade_latency_ms; 0 = never */
     long degrade_latency_ms;
+    double degrade_error_rate; /* error rate once degraded (0: error_rate) */
     uint64_t seed;
 } bg_mock_config;
 

@@ -99,24 +99,33 @@ static uint64_t rng_next(bg_mock_server *s)
     return z ^ (z >> 31);
 }
 
-static long latency_ms(bg_mock_server *s)
+static long latency_ms(bg_mock_server *s, bool degraded)
 {
     long jitter = s->cfg->jitter_ms;
     long extra = jitter > 0 ? (long)(rng_next(s) % (uint64_t)(jitter + 1)) : 0;
-    long n = atomic_fetch_add(&s->delayed, 1) + 1;
-    if (s->cfg->degrade_after > 0 && n > s->cfg->degrade_after)
+    if (degraded)
         extra += s->cfg->degrade_latency_ms;
     return s->cfg->latency_ms + extra;
 }
 
-/* 0 or one BG_MOCK_ERR_* bit chosen uniformly from the configured kinds. */
-static unsigned pick_injection(bg_mock_server *s)
+/* Whether this completion comes after --degrade-after others. */
+static bool next_is_degraded(bg_mock_server *s)
+{
+    long n = atomic_fetch_add(&s->delayed, 1) + 1;
+    return s->cfg->degrade_after > 0 && n > s->cfg->degrade_after;
+}
+
+/* 0 or one BG_MOCK_ERR_* bit chosen uniformly from the configured kinds; once degraded,
+ * at --degrade-error-rate. */
+static unsigned pick_injection(bg_mock_server *s, bool degraded)
 {
     unsigned kinds[4], n = 0;
-    if (s->cfg->error_rate <= 0.0 || s->cfg->error_kinds == 0)
+    double rate = degraded && s->cfg->degrade_error_rate > 0 ? s->cfg->degrade_error_rate
+                                                             : s->cfg->error_rate;
+    if (rate <= 0.0 || s->cfg->error_kinds == 0)
         return 0;
     double u = (double)(rng_next(s) >> 11) / 9007199254740992.0; /* [0, 1) */
-    if (u >= s->cfg->error_rate)
+    if (u >= rate)
         return 0;
     for (unsigned i = 0; i < 4; i++) {
         if (s->cfg->error_kinds & (1u << i))
@@ -394,7 +403,8 @@ static enum MHD_Result send_whole(bg_mock_server *s, struct MHD_Connection *c, m
 static enum MHD_Result answer(bg_mock_server *s, struct MHD_Connection *c, mock_req *r,
                               completion_ctx *x)
 {
-    r->injected = pick_injection(s);
+    bool degraded = next_is_degraded(s);
+    r->injected = pick_injection(s, degraded);
     r->completion = true;
     bg_mock_metrics_started(&s->metrics);
     if (r->injected == BG_MOCK_ERR_500)
@@ -404,7 +414,7 @@ static enum MHD_Result answer(bg_mock_server *s, struct MHD_Connection *c, mock_
         hang(s, c);
         return MHD_NO;
     }
-    if (!mock_sleep(s, latency_ms(s)))
+    if (!mock_sleep(s, latency_ms(s, degraded)))
         return MHD_NO;
     bg_mock_metrics_ttft(&s->metrics, (bg_now_ms() - r->start_ms) / 1000.0);
     if (r->injected == 0) {

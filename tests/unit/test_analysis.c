@@ -569,7 +569,7 @@ static const struct {
     {"{\"checks\": [{\"metric\": \"e2e_p96_s\", \"max\": 1}]}",
      "promotion.analysis.checks[0].metric: unknown metric \"e2e_p96_s\" (expected e2e_p50_s, "
      "e2e_p95_s, e2e_p99_s, e2e_mean_s, ttft_p50_s, ttft_p95_s, ttft_p99_s, ttft_mean_s, "
-     "requests, error_rate, success_rate or restarts)"},
+     "requests, error_rate, success_rate, restarts or router_error_rate)"},
     {"{\"checks\": [{\"metric\": \"e2e_p95_s\"}]}",
      "promotion.analysis.checks[0]: expected exactly one condition (max, min, max_ratio_to_old "
      "or max_increase_over_old), got 0"},
@@ -875,6 +875,36 @@ START_TEST(slow_new_pool_fails_against_fast_old_pool)
 }
 END_TEST
 
+/* The router's own counts (HAProxy) give router_error_rate; without them it is no data. */
+START_TEST(router_error_rate_from_the_router_counts)
+{
+    bg_analysis_window nw, ow;
+    memset(&nw, 0, sizeof nw);
+    memset(&ow, 0, sizeof ow);
+    bg_analysis_check c = {.name = "router", .metric = BG_METRIC_ROUTER_ERROR_RATE,
+                           .cond = BG_COND_MAX_INCREASE_OVER_OLD, .limit = 0.05,
+                           .min_samples = 10};
+    bg_analysis_result res;
+    bg_analysis_evaluate(&res, &c, &nw, &ow);
+    ck_assert_int_eq(res.verdict, BG_VERDICT_INCONCLUSIVE);
+    ck_assert_msg(strstr(res.text, "counts no errors"), "%s", res.text);
+    nw.has_router = ow.has_router = true;
+    nw.router_requests = 40;
+    nw.router_errors = 12;
+    ow.router_requests = 120;
+    ow.router_errors = 0;
+    bg_analysis_evaluate(&res, &c, &nw, &ow);
+    ck_assert_int_eq(res.verdict, BG_VERDICT_FAIL);
+    ck_assert(fabs(res.new_value - 0.3) < 1e-9);
+    nw.router_errors = 1;
+    bg_analysis_evaluate(&res, &c, &nw, &ow);
+    ck_assert_int_eq(res.verdict, BG_VERDICT_PASS);
+    nw.router_requests = 5; /* below min_samples */
+    bg_analysis_evaluate(&res, &c, &nw, &ow);
+    ck_assert_int_eq(res.verdict, BG_VERDICT_INCONCLUSIVE);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("analysis");
@@ -909,6 +939,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, config_defaults_and_default_checks);
     tcase_add_loop_test(tc, config_errors_name_the_json_path, 0,
                         (int)(sizeof bad_configs / sizeof bad_configs[0]));
+    tcase_add_test(tc, router_error_rate_from_the_router_counts);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("query");
