@@ -369,8 +369,10 @@ static void expect_exit(const bgt_result *r, int code)
     if (r->exit_code != code) {
         char *log = tmp_path("error.log");
         char *nlog = bgt_read_file(log);
-        fprintf(stderr, "bg-gate exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s\nnginx:\n%s\n",
-                r->exit_code, code, r->out, r->err, nlog ? nlog : "");
+        fprintf(stderr,
+                "bg-gate exited %d (expected %d) after %.0f ms\nstdout:\n%s\nstderr:\n%s\n"
+                "nginx:\n%s\n",
+                r->exit_code, code, r->elapsed_ms, r->out, r->err, nlog ? nlog : "");
         free(nlog);
         free(log);
     }
