@@ -757,19 +757,105 @@ START_TEST(haproxy_flip_moves_all_traffic_at_once)
 }
 END_TEST
 
+/* Every canary step over 2,000 requests right after set(): within 2 points of the weight. */
 START_TEST(haproxy_canary_splits_2000_requests_within_2_points)
 {
     SKIP_IF_NEEDED();
     bg_router *r = new_router(tmp, NULL, NULL, 1);
-    int b = 0, g = 0;
-    set_weights(r, 75, 25);
-    double t0 = bg_now_ms();
-    count(2000, &b, &g);
-    double ms = bg_now_ms() - t0;
-    fprintf(stderr, "haproxy 75/25 canary: blue %d / green %d of 2000 in %.0f ms\n", b, g, ms);
-    CHECK_OR_DUMP(b >= 1460 && b <= 1540, "75/25 gave blue %d / green %d", b, g);
+    static const int steps[] = {1, 25, 50, 75};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        int b = 0, g = 0;
+        set_weights(r, 100 - steps[i], steps[i]);
+        double t0 = bg_now_ms();
+        count(2000, &b, &g);
+        double ms = bg_now_ms() - t0, pct = g / 20.0;
+        fprintf(stderr, "haproxy %d%% step: green %d of 2000 (%.2f %%) in %.0f ms\n", steps[i], g,
+                pct, ms);
+        CHECK_OR_DUMP(pct >= steps[i] - 2 && pct <= steps[i] + 2, "%d%% step gave green %.2f%%",
+                      steps[i], pct);
+    }
     set_weights(r, 100, 0);
     bg_router_free(r);
+}
+END_TEST
+
+/* n requests with "X-Session-Id: <prefix><i>", each asked `repeat` times: a session must
+ * stay on one server; returns how many sessions green got. */
+static int sticky_green_sessions(int port, int n, const char *prefix, int repeat)
+{
+    char url[128], header[96], up[64], first[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/models", port);
+    CURL *e = curl_easy_init();
+    bg_buf body;
+    bg_buf_init(&body, 1 << 16);
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, up);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+    int green_n = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(header, sizeof header, "X-Session-Id: %s%d", prefix, i);
+        struct curl_slist *h = curl_slist_append(NULL, header);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+        for (int k = 0; k < repeat; k++) {
+            up[0] = '\0';
+            bg_buf_reset(&body);
+            CURLcode cc = curl_easy_perform(e);
+            CHECK_OR_DUMP(cc == CURLE_OK, "session %d: %s", i, curl_easy_strerror(cc));
+            if (k == 0)
+                snprintf(first, sizeof first, "%s", up);
+            CHECK_OR_DUMP(strcmp(first, up) == 0, "session %s%d moved from %s to %s", prefix,
+                          i, first, up);
+        }
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, NULL);
+        curl_slist_free_all(h);
+        green_n += strcmp(first, green_addr) == 0;
+    }
+    bg_buf_dispose(&body);
+    curl_easy_cleanup(e);
+    return green_n;
+}
+
+/* The documented sticky variant (balance hdr + hash-type consistent) takes runtime
+ * weights: sessions stay put while the weights hold and the split over many sessions
+ * follows the step. */
+START_TEST(haproxy_sticky_sessions_follow_the_weights)
+{
+    SKIP_IF_NEEDED();
+    char *dir = tmp_path("sticky");
+    ck_assert_int_eq(bg_mkdir_p(dir, NULL), 0);
+    int port = bgt_free_port();
+    ck_assert_int_eq(bgt_haproxy_write_cfg(dir, port, 0, blue_addr, green_addr), 0);
+    char *cfg = bg_asprintf("%s/haproxy.cfg", dir), *text = bgt_read_file(cfg);
+    ck_assert_ptr_nonnull(strstr(text, "#   balance hdr(X-Session-Id)\n    #   hash-type consistent"));
+    char *sticky = bgt_replace_all(text, "    balance roundrobin\n",
+                                   "    balance hdr(X-Session-Id)\n    hash-type consistent\n");
+    ck_assert_int_eq(bg_file_write_atomic(cfg, sticky, strlen(sticky), NULL), 0);
+    pid_t pid = bgt_haproxy_start(dir);
+    CHECK_OR_DUMP(pid > 0, "sticky haproxy did not start");
+    char *json = bg_asprintf(
+        "{\"pools\": {\"blue\": {\"endpoints\": [\"http://%s/v1\"]}, \"green\": "
+        "{\"endpoints\": [\"http://%s/v1\"]}}, \"router\": {\"driver\": \"haproxy\", "
+        "\"runtime_api\": \"unix:%s/admin.sock\", \"state_file\": \"%s/w.json\"}}",
+        blue_addr, green_addr, dir, dir);
+    bg_router *r = NULL;
+    bg_error err = {0};
+    ck_assert_msg(bgt_router_from_json(&r, json, &err) == 0, "%s", err.msg);
+    set_weights(r, 75, 25);
+    int g = sticky_green_sessions(port, 4000, "s", 1);
+    double pct = g / 40.0;
+    fprintf(stderr, "haproxy sticky 75/25: green %.2f %% of 4000 sessions\n", pct);
+    CHECK_OR_DUMP(pct >= 22 && pct <= 28, "sticky 75/25 gave green %.2f%%", pct);
+    sticky_green_sessions(port, 50, "again", 4);
+    bg_router_free(r);
+    bgt_haproxy_stop(dir, pid);
+    free(json);
+    free(sticky);
+    free(text);
+    free(cfg);
+    free(dir);
 }
 END_TEST
 
@@ -1036,6 +1122,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, haproxy_set_and_get_round_trip);
     tcase_add_test(tc, haproxy_flip_moves_all_traffic_at_once);
     tcase_add_test(tc, haproxy_canary_splits_2000_requests_within_2_points);
+    tcase_add_test(tc, haproxy_sticky_sessions_follow_the_weights);
     tcase_add_test(tc, haproxy_refusal_is_verbatim_and_changes_nothing);
     tcase_add_test(tc, haproxy_unknown_backend_is_verbatim);
     tcase_add_test(tc, haproxy_tcp_runtime_api_works_too);
