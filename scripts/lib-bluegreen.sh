@@ -56,12 +56,12 @@ upstream bg_gate_llm {
 EOF
 pool_sh="$root/scripts/demo-pool.sh"
 nginx_argv() { printf '["/usr/sbin/nginx", %s"-c", "%s", "-p", "%s/nginx/"]' "$1" "$nginx_conf" "$out"; }
-write_config() { # served_name
+write_config() { # served_name [revision]; $PROMOTION_EXTRA adds promotion members
     cat >"$repo/bg-gate.json" <<EOF
 {
   "environment": "demo",
   "release": {
-    "model": {"name": "acme/support-8b", "revision": "$1", "served_name": "$1"},
+    "model": {"name": "acme/support-8b", "revision": "${2:-$1}", "served_name": "$1"},
     "templates": {"system": "prompts/system.txt"},
     "suites": ["evals/golden.jsonl", "evals/smoke.jsonl"]
   },
@@ -78,7 +78,7 @@ write_config() { # served_name
              "test_argv": $(nginx_argv '"-t", "-q", '), "reload_argv": $(nginx_argv '"-s", "reload", '),
              "endpoint": "http://127.0.0.1:$router/v1", "upstream_header": "X-BG-Upstream"},
   "gate": {"concurrency": 8, "thresholds": {"pass_rate": 1.0, "p95_ms": 2000}},
-  "promotion": {"verify_requests": 5, "drain_timeout_s": 10, "keep_warm_s": 86400},
+  "promotion": {"verify_requests": 5, "drain_timeout_s": 10, "keep_warm_s": 86400${PROMOTION_EXTRA:+, $PROMOTION_EXTRA}},
   "state": {"dir": "$state"}
 }
 EOF

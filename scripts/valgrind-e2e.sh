@@ -56,6 +56,19 @@ if [ -x /usr/sbin/nginx ] && start_bluegreen >/dev/null; then
     check abort 0 abort
     check decommission 0 decommission
     (cd "$repo" && "${vg[@]}" "$gate" resolve --against live >/dev/null 2>&1) && passed=$((passed + 1)) || failed=$((failed + 1))
+    # a canary ramp (live analysis, probes, pause, promote --step) and a gate with the live
+    # pool as its baseline; the live pool serves acme-support-v1 after the rollback
+    PROMOTION_EXTRA='"strategy": "canary", "steps": [50, 100], "bake_s": 1, "analysis": {"interval_s": 1, "inconclusive_limit_s": 30, "checks": [{"metric": "e2e_p95_s", "max_ratio_to_old": 10, "min_samples": 1}]}, "probes": {"suite": "evals/smoke.jsonl", "rate": 10}'
+    write_config acme-support-v1 v1-canary
+    python3 - "$repo/bg-gate.json" <<'PY'
+import json, sys
+p = sys.argv[1]; c = json.load(open(p)); c["gate"]["baseline"] = "live"
+c["gate"]["thresholds"]["max_latency_ratio"] = 50; json.dump(c, open(p, "w"))
+PY
+    git_commit v1-canary
+    check canary-pause 0 deploy --pause-at 50
+    check canary-step 0 promote --step
+    unset PROMOTION_EXTRA
     stop_bluegreen
 else
     echo "  valgrind: SKIPPED the blue-green cycle: nginx is missing or did not start"
