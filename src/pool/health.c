@@ -538,22 +538,17 @@ static int start_scrapes(const bg_pool_config *pool, CURLM *multi, bg_pool_http 
     return rc;
 }
 
-static int sum_scrapes(const bg_pool_config *pool, const bg_pool_http *reqs, const char *metric,
-                       double *out, bg_error *err)
+/* Sums the in-flight gauge over the bodies of bg_pool_metrics (NULL: no /metrics there). */
+static int sum_gauges(const bg_pool_config *pool, char *const *bodies, const char *metric,
+                      double *out, bg_error *err)
 {
     double sum = 0;
     bool any = false;
     for (size_t i = 0; i < pool->n_endpoints; i++) {
-        char what[200];
         bool found = false;
-        if (!reqs[i].done || reqs[i].status == 0) {
-            bg_pool_http_what(&reqs[i], what, sizeof what);
-            return bg_error_set(err, BG_ENET, "pools.%s: %s metrics: %s",
-                                bg_pool_name(pool->id), pool->endpoints[i], what);
-        }
-        if (!bg_pool_http_ok(&reqs[i]))
+        if (!bodies[i])
             continue; /* no /metrics there: counts as not exposing the gauge */
-        sum += endpoint_gauge(bg_buf_cstr(&reqs[i].body), metric, &found);
+        sum += endpoint_gauge(bodies[i], metric, &found);
         any = any || found;
     }
     if (!any)
@@ -568,23 +563,15 @@ static int sum_scrapes(const bg_pool_config *pool, const bg_pool_http *reqs, con
 int bg_pool_inflight(const bg_pool_config *pool, const char *metric, double *out, bg_error *err)
 {
     size_t n = pool->n_endpoints;
-    bg_pool_http *reqs = calloc(n ? n : 1, sizeof *reqs);
-    CURLM *multi = curl_multi_init();
-    int rc = 0;
-    if (!reqs || !multi) {
-        rc = bg_error_set(err, BG_ENOMEM, "out of memory");
-        goto cleanup;
-    }
-    rc = start_scrapes(pool, multi, reqs, err);
+    char **bodies = calloc(n ? n : 1, sizeof *bodies);
+    if (!bodies)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    int rc = bg_pool_metrics(pool, bodies, err);
     if (!rc)
-        rc = bg_pool_http_run(multi, reqs, n, bg_now_ms() + METRICS_TIMEOUT_MS + 100, err);
-    if (!rc)
-        rc = sum_scrapes(pool, reqs, metric, out, err);
-cleanup:
-    for (size_t i = 0; reqs && i < n; i++)
-        bg_pool_http_dispose(&reqs[i]);
-    free(reqs);
-    curl_multi_cleanup(multi);
+        rc = sum_gauges(pool, bodies, metric, out, err);
+    for (size_t i = 0; i < n; i++)
+        free(bodies[i]);
+    free(bodies);
     return rc;
 }
 
