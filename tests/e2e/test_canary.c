@@ -20,6 +20,7 @@
 #include "../support/check_main.h"
 #include "../support/gitfix.h"
 #include "../support/haproxyfix.h"
+#include "../support/loadfix.h"
 #include "../support/nginxfix.h"
 #include "../support/proc.h"
 #include "bggate/buf.h"
@@ -358,76 +359,29 @@ static void expect_green_share(int want_of_10)
 
 /* ---- load ---- */
 
-typedef struct loader {
-    pid_t pid;
-    char counts[700];
-} loader;
-
-static size_t sink(char *p, size_t s, size_t n, void *ud)
+/* A load child through the router (loadfix.h): every answer must be a 200 with "Paris". */
+static void start_loader(bgt_loader *l, const char *stop, bool keep_alive)
 {
-    bg_buf_append(ud, p, s * n);
-    return s * n;
-}
-
-/* A child sending chat requests through the router until `stop` exists (at most 180 s):
- * each must be a 200 with a model's answer. */
-static void start_loader(loader *l, const char *stop, bool keep_alive)
-{
-    snprintf(l->counts, sizeof l->counts, "%s/load-%d", tmp, keep_alive);
-    l->pid = fork();
-    ck_assert_int_ge(l->pid, 0);
-    if (l->pid > 0)
-        return;
-    char url[128];
+    char url[128], counts[700];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", router_port);
-    CURL *e = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    bg_buf body;
-    bg_buf_init(&body, 1 << 16);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS,
-                     "{\"model\": \"acme\", \"messages\": [{\"role\": \"user\", \"content\": "
-                     "\"What is the capital of France?\"}]}");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, keep_alive ? 0L : 1L);
-    long done = 0, failed = 0;
-    char first[256] = "";
-    double t0 = bg_now_ms();
-    while (access(stop, F_OK) != 0 && bg_now_ms() - t0 < 180000) {
-        bg_buf_reset(&body);
-        CURLcode cc = curl_easy_perform(e);
-        long status = 0;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        done++;
-        if ((cc != CURLE_OK || status != 200 || !strstr(bg_buf_cstr(&body), "Paris")) &&
-            failed++ == 0)
-            snprintf(first, sizeof first, "%s, HTTP %ld", curl_easy_strerror(cc), status);
-        usleep(2000);
-    }
-    FILE *f = fopen(l->counts, "w");
-    if (f) {
-        fprintf(f, "%ld %ld %s\n", done, failed, first);
-        fclose(f);
-    }
-    _exit(0);
+    snprintf(counts, sizeof counts, "%s/load-%d", tmp, keep_alive);
+    ck_assert_int_eq(bgt_loader_start(l, url,
+                                      "{\"model\": \"acme\", \"messages\": [{\"role\": \"user\", "
+                                      "\"content\": \"What is the capital of France?\"}]}",
+                                      "Paris", keep_alive, stop, counts, 180, 2000),
+                     0);
 }
 
-static void stop_loader(loader *l, const char *what)
+static void stop_loader(bgt_loader *l, const char *what)
 {
-    ck_assert_int_eq(bgt_wait(l->pid, 30), 0);
-    char *counts = bgt_read_file(l->counts);
-    ck_assert_ptr_nonnull(counts);
     long done = 0, failed = 0;
-    ck_assert_int_eq(sscanf(counts, "%ld %ld", &done, &failed), 2);
-    fprintf(stderr, "%s, canary ramp under load, %s: %ld requests, %ld failed%s%s",
+    char first[256];
+    ck_assert_int_eq(bgt_loader_finish(l, &done, &failed, first, sizeof first), 0);
+    fprintf(stderr, "%s, canary ramp under load, %s: %ld requests, %ld failed%s%s\n",
             kind == ROUTER_HAPROXY ? "haproxy" : "nginx", what, done, failed,
-            failed ? "; first: " : "\n", failed ? counts : "");
+            failed ? "; first: " : "", failed ? first : "");
     ck_assert_int_ge(done, 100);
     ck_assert_int_eq(failed, 0);
-    free(counts);
 }
 
 /* ---- tests ---- */
@@ -445,7 +399,7 @@ static void full_ramp_under_load(bool keep_alive_too)
 {
     char stop[700];
     snprintf(stop, sizeof stop, "%s/stop-load", tmp);
-    loader fresh, kept;
+    bgt_loader fresh, kept;
     start_loader(&fresh, stop, false);
     if (keep_alive_too)
         start_loader(&kept, stop, true);
@@ -517,7 +471,7 @@ START_TEST(haproxy_router_errors_roll_back)
     SKIP_IF_NEEDED();
     char stop[700];
     snprintf(stop, sizeof stop, "%s/stop-load", tmp);
-    loader live;
+    bgt_loader live;
     start_loader(&live, stop, true);
     commit_release("v2-degrade",
                    "\"steps\": [50, 100], \"bake_s\": 60,"
@@ -530,7 +484,8 @@ START_TEST(haproxy_router_errors_roll_back)
                          "POOL_DEGRADE_ERROR_RATE=0.5", NULL};
     bgt_run_gate(&r, repo_dir, env, args, 120);
     write_file(stop, "stop\n");
-    ck_assert_int_eq(bgt_wait(live.pid, 30), 0);
+    long done = 0, failed = 0;
+    ck_assert_int_eq(bgt_loader_finish(&live, &done, &failed, NULL, 0), 0);
     expect_exit(&r, 5);
     ck_assert_ptr_nonnull(strstr(r.err, "1 consecutive failure of router_error_rate"));
     bgt_result_dispose(&r);

@@ -19,6 +19,7 @@
 
 #include "../support/check_main.h"
 #include "../support/gitfix.h"
+#include "../support/loadfix.h"
 #include "../support/nginxfix.h"
 #include "../support/proc.h"
 #include "bggate/buf.h"
@@ -961,79 +962,31 @@ END_TEST
 
 /* ---- load while the whole cycle runs ---- */
 
-typedef struct loader {
-    pid_t pid;
-    char counts[700]; /* "done failed first-failure" written by the child at the end */
-} loader;
-
-static size_t sink(char *p, size_t s, size_t n, void *ud)
+/* A load child through nginx (loadfix.h): every answer must be a 200 from a pool. */
+static void start_loader(bgt_loader *l, const char *stop, bool keep_alive)
 {
-    bg_buf *b = ud;
-    bg_buf_append(b, p, s * n);
-    return s * n;
-}
-
-/* A child that sends chat requests through nginx until `stop` exists (at most 120 s):
- * keep-alive on one connection, or a new connection per request. Every answer must be a
- * 200 from one of the pools. */
-static void start_loader(loader *l, const char *stop, bool keep_alive)
-{
-    snprintf(l->counts, sizeof l->counts, "%s/load-%s", tmp, keep_alive ? "keepalive" : "new");
-    l->pid = fork();
-    ck_assert_int_ge(l->pid, 0);
-    if (l->pid > 0)
-        return;
-    char url[128];
+    char url[128], counts[700];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
-    CURL *e = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    bg_buf body;
-    bg_buf_init(&body, 1 << 16);
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{\"model\": \"x\", \"messages\": [{\"role\": "
-                                             "\"user\", \"content\": \"What is the capital of France?\"}]}");
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, keep_alive ? 0L : 1L);
-    long done = 0, failed = 0;
-    char first[256] = "";
-    double t0 = bg_now_ms();
-    while (access(stop, F_OK) != 0 && bg_now_ms() - t0 < 120000) {
-        bg_buf_reset(&body);
-        CURLcode cc = curl_easy_perform(e);
-        long status = 0;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-        done++;
-        if (cc != CURLE_OK || status != 200 || !strstr(bg_buf_cstr(&body), "\"model\"")) {
-            if (failed++ == 0)
-                snprintf(first, sizeof first, "%s, HTTP %ld", curl_easy_strerror(cc), status);
-        }
-    }
-    FILE *f = fopen(l->counts, "w");
-    if (f) {
-        fprintf(f, "%ld %ld %s\n", done, failed, first);
-        fclose(f);
-    }
-    _exit(0);
+    snprintf(counts, sizeof counts, "%s/load-%s", tmp, keep_alive ? "keepalive" : "new");
+    ck_assert_int_eq(bgt_loader_start(l, url,
+                                      "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", "
+                                      "\"content\": \"What is the capital of France?\"}]}",
+                                      "\"model\"", keep_alive, stop, counts, 120, 0),
+                     0);
 }
 
 /* Collects a loader's counts; asserts no failure unless only_record. */
-static void stop_loader(loader *l, const char *what, bool only_record)
+static void stop_loader(bgt_loader *l, const char *what, bool only_record)
 {
-    ck_assert_int_eq(bgt_wait(l->pid, 30), 0);
-    char *counts = bgt_read_file(l->counts);
-    ck_assert_ptr_nonnull(counts);
     long done = 0, failed = 0;
-    ck_assert_int_eq(sscanf(counts, "%ld %ld", &done, &failed), 2);
-    fprintf(stderr, "%s mode, whole cycle, %s: %ld requests, %ld failed over 20 flips%s%s",
-            hitless ? "hitless" : "reload", what, done, failed, failed ? "; first: " : "\n",
-            failed ? counts : "");
+    char first[256];
+    ck_assert_int_eq(bgt_loader_finish(l, &done, &failed, first, sizeof first), 0);
+    fprintf(stderr, "%s mode, whole cycle, %s: %ld requests, %ld failed over 20 flips%s%s\n",
+            hitless ? "hitless" : "reload", what, done, failed, failed ? "; first: " : "",
+            failed ? first : "");
     ck_assert_int_ge(done, 50);
     if (!only_record)
         ck_assert_int_eq(failed, 0);
-    free(counts);
 }
 
 /* Load through nginx (new connections and keep-alive) during 20 flips made by the real
@@ -1042,7 +995,7 @@ static void whole_cycle_under_load(bool keep_alive_may_fail)
 {
     char stop[700];
     snprintf(stop, sizeof stop, "%s/stop-load", tmp);
-    loader fresh, kept;
+    bgt_loader fresh, kept;
     start_loader(&fresh, stop, false);
     start_loader(&kept, stop, true);
     /* 20 flips through the real CLI: two deploys (each with its gate), then rollbacks */

@@ -20,7 +20,10 @@ import { createRequire } from 'node:module';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
-const SECTIONS = ['release', 'pools', 'health', 'router', 'gate', 'promotion', 'state', 'environment'];
+// A ```json block is a config when it has one of these sections ("environment" alone is
+// not enough: a webhook body has one too).
+const SECTIONS = ['release', 'pools', 'health', 'router', 'gate', 'promotion', 'state', 'hooks',
+                  'notify'];
 
 function extractMarkdown(md, outdir) {
   const lines = readFileSync(md, 'utf8').split('\n');
