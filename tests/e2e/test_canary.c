@@ -23,6 +23,7 @@
 #include "../support/loadfix.h"
 #include "../support/nginxfix.h"
 #include "../support/proc.h"
+#include "../support/sweep.h"
 #include "bggate/buf.h"
 #include "bggate/util.h"
 
@@ -224,6 +225,7 @@ static void setup_common(void)
     }
     tmp = bgt_tmpdir();
     ck_assert_ptr_nonnull(tmp);
+    bgt_registry_add(tmp); /* a failed test leaves no process behind */
     chmod(tmp, 0755);
     snprintf(repo_dir, sizeof repo_dir, "%s/repo", tmp);
     snprintf(state_dir, sizeof state_dir, "%s/state", tmp);
@@ -683,6 +685,7 @@ Suite *make_suite(void)
     Suite *s = suite_create("e2e_canary");
     TCase *n = tcase_create("nginx");
     tcase_add_checked_fixture(n, setup_nginx, teardown);
+    tcase_add_unchecked_fixture(n, bgt_registry_open, bgt_registry_sweep);
     tcase_set_timeout(n, 240);
     tcase_add_test(n, nginx_full_ramp_under_load_fails_no_request);
     tcase_add_test(n, nginx_degrading_release_is_rolled_back_within_an_interval);
@@ -693,6 +696,7 @@ Suite *make_suite(void)
     suite_add_tcase(s, n);
     TCase *h = tcase_create("haproxy");
     tcase_add_checked_fixture(h, setup_haproxy, teardown);
+    tcase_add_unchecked_fixture(h, bgt_registry_open, bgt_registry_sweep);
     tcase_set_timeout(h, 240);
     tcase_add_test(h, haproxy_full_ramp_under_load_fails_no_request);
     tcase_add_test(h, haproxy_degrading_release_is_rolled_back_within_an_interval);

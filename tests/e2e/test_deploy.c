@@ -22,6 +22,7 @@
 #include "../support/loadfix.h"
 #include "../support/nginxfix.h"
 #include "../support/proc.h"
+#include "../support/sweep.h"
 #include "bggate/buf.h"
 #include "bggate/util.h"
 
@@ -246,68 +247,12 @@ static void start_initial_blue(void)
 
 static void stop_servers(void);
 
-/* A failed assertion ends a forked test at once (no teardown, no atexit), so every test
- * records its temp dir in a registry the parent process sweeps after the test case:
- * whatever a failed test left running is stopped by the pids in its pid files. */
-#define REGISTRY_ENV "BGT_DEPLOY_REGISTRY"
-
-static void registry_add(const char *dir)
-{
-    const char *reg = getenv(REGISTRY_ENV);
-    FILE *f = reg ? fopen(reg, "a") : NULL;
-    if (f) {
-        fprintf(f, "%s\n", dir);
-        fclose(f);
-    }
-}
-
-static void sweep_dir(const char *dir)
-{
-    bgt_nginx_stop(dir);
-    const char *pools[] = {"pools/blue/mock.pid", "pools/green/mock.pid"};
-    for (size_t i = 0; i < 2; i++) {
-        char path[700];
-        snprintf(path, sizeof path, "%s/%s", dir, pools[i]);
-        char *pid = bgt_read_file(path);
-        if (pid && strtol(pid, NULL, 10) > 1)
-            kill((pid_t)strtol(pid, NULL, 10), SIGTERM);
-        free(pid);
-    }
-    bgt_rmtree(dir);
-}
-
-static void registry_open(void)
-{
-    char *path = NULL;
-    if (asprintf(&path, "/tmp/bg-gate-deploy-registry.%d", (int)getpid()) >= 0) {
-        setenv(REGISTRY_ENV, path, 1);
-        free(path);
-    }
-}
-
-static void registry_sweep(void)
-{
-    const char *reg = getenv(REGISTRY_ENV);
-    char *text = reg ? bgt_read_file(reg) : NULL;
-    for (char *line = text; line && *line;) {
-        char *nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (access(line, F_OK) == 0)
-            sweep_dir(line);
-        line = nl ? nl + 1 : NULL;
-    }
-    free(text);
-    if (reg)
-        unlink(reg);
-}
-
 static void setup(void)
 {
     have_nginx = access(NGINX, X_OK) == 0;
     tmp = bgt_tmpdir();
     ck_assert_ptr_nonnull(tmp);
-    registry_add(tmp);
+    bgt_registry_add(tmp);
     snprintf(repo_dir, sizeof repo_dir, "%s/repo", tmp);
     snprintf(state_dir, sizeof state_dir, "%s/state", tmp);
     snprintf(reports, sizeof reports, "%s/reports", tmp);
@@ -1341,7 +1286,7 @@ Suite *make_suite(void)
     Suite *s = suite_create("e2e_deploy");
     TCase *tc = tcase_create("deploy");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_unchecked_fixture(tc, registry_open, registry_sweep);
+    tcase_add_unchecked_fixture(tc, bgt_registry_open, bgt_registry_sweep);
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, first_deploy_promotes_and_traffic_follows);
     tcase_add_test(tc, bad_release_is_stopped_by_the_gate_and_live_is_untouched);
@@ -1367,7 +1312,7 @@ Suite *make_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("hooks");
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_unchecked_fixture(tc, registry_open, registry_sweep);
+    tcase_add_unchecked_fixture(tc, bgt_registry_open, bgt_registry_sweep);
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, a_failing_pre_promote_hook_blocks_the_flip_and_exits_1);
     tcase_add_test(tc, post_promote_is_told_whether_the_model_or_only_templates_changed);
@@ -1375,7 +1320,7 @@ Suite *make_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("hitless");
     tcase_add_checked_fixture(tc, setup_hitless, teardown);
-    tcase_add_unchecked_fixture(tc, registry_open, registry_sweep);
+    tcase_add_unchecked_fixture(tc, bgt_registry_open, bgt_registry_sweep);
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, hitless_mode_deploys_rolls_back_and_survives_a_failed_gate);
     tcase_add_test(tc, hitless_whole_cycle_under_load_drops_nothing);
