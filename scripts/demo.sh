@@ -72,9 +72,21 @@ say "roll back to the warm previous pool"
 say "bg-gate status"
 (cd "$repo" && "$gate" status)
 
+# a canary: the same served name, a new revision; each step baked and analysed live
+# (both pools' /metrics, probes through nginx), paused at 10 % to look at it
+export PROMOTION_EXTRA='"strategy": "canary", "steps": [10, 50, 100], "bake_s": 2, "analysis": {"interval_s": 1, "inconclusive_limit_s": 20, "checks": [{"metric": "e2e_p95_s", "max_ratio_to_old": 3, "min_samples": 3}]}, "probes": {"suite": "evals/smoke.jsonl", "rate": 60}'
+write_config acme-support-v1 v1.1; git_commit "release v1.1 (canary)"
+unset PROMOTION_EXTRA
+say "deploy release v1.1 as a canary, paused once 10 % has baked"
+(cd "$repo" && "$gate" deploy --pause-at 10 --reports "$out/deploy-canary"); verdicts+=("canary to 10 %: exit $?")
+(cd "$repo" && "$gate" status | sed -n '/^router/p;/^canary/,/^last/p')
+say "promote --full: the rest of the ramp, verified through nginx"
+(cd "$repo" && "$gate" promote --full); verdicts+=("promote --full: exit $?"); ask
+
 say "demo summary"
 printf '  %s\n' "${verdicts[@]}"
 echo "  reports: $out/eval-*/ and $out/deploy-*/ (junit.xml, report.json, summary.md, metrics.txt)"
 expected=("eval, good model: exit 0" "eval, bad model: exit 1" "deploy v1: exit 0"
-          "deploy v2 (acme-support-v2): exit 0" "deploy bad (acme-support-bad): exit 1" "rollback: exit 0")
+          "deploy v2 (acme-support-v2): exit 0" "deploy bad (acme-support-bad): exit 1" "rollback: exit 0"
+          "canary to 10 %: exit 0" "promote --full: exit 0")
 [ "${verdicts[*]}" = "${expected[*]}" ] || { echo "demo: unexpected outcome"; exit 1; }

@@ -555,7 +555,10 @@ bg_analysis_action bg_analysis_tracker_feed(bg_analysis_tracker *t,
                  cfg->inconclusive_limit_s, results[inconclusive].text);
         return BG_ANALYSIS_HOLD;
     }
-    snprintf(why, whysz, "all %zu checks passed", cfg->n_checks);
+    if (cfg->n_checks == 1)
+        snprintf(why, whysz, "the check passed");
+    else
+        snprintf(why, whysz, "all %zu checks passed", cfg->n_checks);
     return BG_ANALYSIS_CONTINUE;
 }
 

@@ -64,6 +64,7 @@ static int flip_verified(deploy_ctx *c, bg_pool_id target, const char *served, b
     }
     int old = (int)bg_pool_other(target);
     bg_state_set_str(&c->state->pool[target].status, "live");
+    c->state->pool[target].keep_warm_until = 0; /* only a warm pool has a window */
     if (c->state->pool[old].release_id) {
         bg_state_set_str(&c->state->pool[old].status, "warm");
         c->state->pool[old].keep_warm_until = bg_wall_s() + (double)c->set.keep_warm_s;

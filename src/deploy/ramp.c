@@ -583,6 +583,7 @@ static int finish_at_full(deploy_ctx *c, bg_pool_id target, const char *served,
         bg_deploy_phase_end(c, NULL);
     }
     bg_state_set_str(&st->pool[target].status, "live");
+    st->pool[target].keep_warm_until = 0;
     if (st->pool[old].release_id) {
         bg_state_set_str(&st->pool[old].status, "warm");
         st->pool[old].keep_warm_until = bg_wall_s() + (double)c->set.keep_warm_s;
