@@ -81,6 +81,10 @@ router_arrays=(src/router/router.c:allowed src/router/nginx.c:nginx_keys src/rou
 same_keys "router (all drivers)" /definitions/router "${router_arrays[@]}"
 same_keys "promotion" /definitions/promotion src/deploy/settings.c:promotion_keys
 same_keys "state" /definitions/state src/deploy/settings.c:state_keys
+same_keys "promotion.analysis" /definitions/analysis src/deploy/analysis.c:analysis_keys
+same_keys "promotion.analysis.checks[]" /definitions/analysis_check src/deploy/analysis.c:check_keys
+same_keys "promotion.analysis.prometheus" /definitions/analysis/properties/prometheus \
+    src/deploy/analysis.c:prometheus_keys
 if [ -f "$root/src/deploy/hooks.c" ]; then
     same_keys "hooks" /definitions/hooks src/deploy/hooks.c:hook_names
     same_keys "hooks.<hook>" /definitions/hooks/properties/pre_deploy src/deploy/hooks.c:hook_keys
