@@ -755,6 +755,10 @@ int bg_deploy_run(bg_deploy_outcome *outcome, const bg_config *cfg, const bg_dep
     int rc = bg_hooks_parse(&y.hooks, cfg, err);
     if (!rc)
         rc = bg_deploy_ctx_open(&y.c, cfg, true, err);
+    if (!rc && o->pause_at > 0 && y.c.set.strategy != BG_STRATEGY_CANARY)
+        rc = bg_error_set(err, BG_EINVAL,
+                          "--pause-at: only a canary ramp pauses (promotion.strategy is "
+                          "\"flip\")");
     if (!rc) {
         set_report_paths(&y);
         y.c.phase = "lock";

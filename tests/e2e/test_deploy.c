@@ -399,6 +399,12 @@ START_TEST(first_deploy_promotes_and_traffic_follows)
     NEED_NGINX();
     commit_release("good-model");
     bgt_result r;
+    /* --pause-at is a canary's: with a flip it is refused before anything moves */
+    deploy("--pause-at=50", &r);
+    expect_exit(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "--pause-at: only a canary ramp pauses"));
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "initial-model");
     deploy(NULL, &r);
     expect_exit(&r, 0);
     bgt_result_dispose(&r);
