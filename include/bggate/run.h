@@ -158,6 +158,9 @@ typedef struct bg_run {
  * fails: they are freed then). */
 int bg_run_new(bg_run **out, bg_suite **suites, size_t n_suites, bg_error *err);
 void bg_run_free(bg_run *run);
+/* An empty run over suites it borrows (they stay the caller's and must outlive it): one
+ * loaded suite set, many runs (the canary's probes every interval). */
+int bg_run_new_borrowing(bg_run **out, bg_suite **suites, size_t n_suites, bg_error *err);
 /* Gives run an empty baseline run (run->baseline) over the same suites, which it borrows:
  * they stay owned by run. Replaces an earlier baseline. Returns 0 or BG_ENOMEM. */
 int bg_run_new_baseline(bg_run *run, bg_error *err);

@@ -49,6 +49,8 @@ typedef struct ramp {
     bg_analysis_config acfg;
     bg_analysis_tracker tracker;
     char *probe_path;
+    bg_suite **probe_suites;   /* loaded (and rendered) once; each interval's run borrows them */
+    size_t n_probe_suites;
     long probe_failures;       /* failed probe intervals in a row */
 } ramp;
 
@@ -242,23 +244,15 @@ static bool wait_ms(double ms)
     return !bg_cancelled();
 }
 
-static int load_probe_run(ramp *r, bg_run **run, bg_error *err)
+/* Loads the probe suite once (templates rendered from the release when there is one). */
+static int load_probes(ramp *r, bg_error *err)
 {
     bg_gate_config g = r->c->cfg->gate;
-    bg_suite **suites = NULL;
-    size_t n = 0;
     g.suites = &r->probe_path;
     g.n_suites = 1;
-    int rc = bg_eval_load_suites(&suites, &n, &g, err);
-    for (size_t s = 0; !rc && s < n && r->rel; s++)
-        rc = bg_template_render_suite(suites[s], r->rel, err);
-    if (!rc) {
-        rc = bg_run_new(run, suites, n, err);
-        suites = NULL;
-    }
-    for (size_t s = 0; suites && s < n; s++)
-        bg_suite_free(suites[s]);
-    free(suites);
+    int rc = bg_eval_load_suites(&r->probe_suites, &r->n_probe_suites, &g, err);
+    for (size_t s = 0; !rc && s < r->n_probe_suites && r->rel; s++)
+        rc = bg_template_render_suite(r->probe_suites[s], r->rel, err);
     if (rc)
         bg_error_prefix(err, "promotion.probes.suite");
     return rc;
@@ -273,7 +267,7 @@ static int run_probes(ramp *r, size_t *sent, size_t *passed, bg_error *err)
     *sent = *passed = 0;
     int rc = bg_eval_api_key(&key, r->c->cfg->gate.api_key_env, err);
     if (!rc)
-        rc = load_probe_run(r, &run, err);
+        rc = bg_run_new_borrowing(&run, r->probe_suites, r->n_probe_suites, err);
     if (!rc) {
         bg_runner_opts o;
         bg_eval_runner_opts(&o, &r->c->cfg->gate, key);
@@ -468,6 +462,7 @@ static int ramp_open(ramp *r, deploy_ctx *c, bg_pool_id target, const bg_release
             return bg_error_set(err, BG_EINVAL,
                                 "promotion.probes: needs router.endpoint (probes go through "
                                 "the router)");
+        return load_probes(r, err);
     }
     return 0;
 }
@@ -476,6 +471,9 @@ static void ramp_close(ramp *r)
 {
     bg_analysis_config_dispose(&r->acfg);
     free(r->probe_path);
+    for (size_t s = 0; s < r->n_probe_suites; s++)
+        bg_suite_free(r->probe_suites[s]);
+    free(r->probe_suites);
 }
 
 int bg_ramp_run(bg_ramp_outcome *out, char *why, size_t whysz, deploy_ctx *c,

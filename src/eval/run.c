@@ -210,13 +210,14 @@ void bg_run_free(bg_run *run)
     free(run);
 }
 
-int bg_run_new_baseline(bg_run *run, bg_error *err)
+int bg_run_new_borrowing(bg_run **out, bg_suite **suites, size_t n_suites, bg_error *err)
 {
+    *out = NULL;
     bg_run *b = calloc(1, sizeof *b);
     if (!b)
         return bg_error_set(err, BG_ENOMEM, "out of memory");
-    b->suites = run->suites;
-    b->n_suites = run->n_suites;
+    b->suites = suites;
+    b->n_suites = n_suites;
     b->suites_borrowed = true;
     bg_aggregate_init(&b->overall);
     b->verdict = BG_VERDICT_PASSED;
@@ -224,6 +225,16 @@ int bg_run_new_baseline(bg_run *run, bg_error *err)
         bg_run_free(b);
         return bg_error_set(err, BG_ENOMEM, "out of memory");
     }
+    *out = b;
+    return 0;
+}
+
+int bg_run_new_baseline(bg_run *run, bg_error *err)
+{
+    bg_run *b = NULL;
+    int rc = bg_run_new_borrowing(&b, run->suites, run->n_suites, err);
+    if (rc)
+        return rc;
     bg_run_free(run->baseline);
     run->baseline = b;
     return 0;
