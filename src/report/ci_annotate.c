@@ -9,6 +9,7 @@
 
 #include "bggate/ci.h"
 #include "bggate/gate.h"
+#include "bggate/paired.h"
 #include "report_internal.h"
 
 /* Annotation paths are relative to the repository checkout: strip $GITHUB_WORKSPACE/. */
@@ -37,6 +38,16 @@ static size_t annotate_thresholds(const bg_run *run, size_t budget)
     return used;
 }
 
+/* Whether case c of suite s passed on the baseline and failed here (paired.h). */
+static bool regressed(const bg_run *run, size_t s, size_t c)
+{
+    const bg_paired *p = run->paired;
+    for (size_t i = 0; p && i < p->n_regressions; i++)
+        if (p->regressions[i].suite == s && p->regressions[i].kase == c)
+            return true;
+    return false;
+}
+
 /* Annotates failing cases while budget lasts; returns how many failed in all. */
 static size_t annotate_cases(const bg_run *run, size_t budget)
 {
@@ -54,7 +65,9 @@ static size_t annotate_cases(const bg_run *run, size_t budget)
             bg_report_line(line, sizeof line, bg_report_case_reason(reason, sizeof reason, r),
                            500);
             snprintf(title, sizeof title, "bg-gate case %s %s", su->cases[c].id,
-                     st == BG_REPORT_FAILED ? "failed" : "errored");
+                     regressed(run, s, c)           ? "regressed (passed on the baseline)"
+                     : st == BG_REPORT_FAILED ? "failed"
+                                              : "errored");
             bg_ci_annotate(BG_CI_ERROR, workspace_relative(su->path), su->cases[c].line, title,
                            line);
         }

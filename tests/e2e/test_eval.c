@@ -808,6 +808,15 @@ START_TEST(baseline_candidate_5_points_worse_fails_on_quality)
                            "--threshold", "max_pass_rate_drop=0.05", "--no-progress", NULL};
     bgt_run_gate(&r, tmp, NULL, args2, 60);
     expect_exit(&r, 0);
+    bgt_result_dispose(&r);
+    /* on GitHub the regression is annotated at its line, named as a regression */
+    const char *gh[] = {"GITHUB_ACTIONS=true", "GITLAB_CI=", "BG_GATE_CI=", NULL};
+    bgt_run_gate(&r, tmp, gh, args, 60);
+    expect_exit(&r, 1);
+    ck_assert_msg(strstr(r.out, ",line=18,title=bg-gate case q18 regressed (passed on the "
+                                "baseline)::") != NULL,
+                  "stdout: %s", r.out);
+    ck_assert_ptr_nonnull(strstr(r.out, "title=bg-gate case q19 failed::"));
     bgt_mock_stop(&base);
     bgt_result_dispose(&r);
     free(xsd);
