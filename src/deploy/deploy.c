@@ -618,6 +618,9 @@ static int cycle_run(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
         *outcome = BG_OUTCOME_NOTHING;
         return 0;
     }
+    /* a canary's analysis and probe suite are checked before any pool is touched */
+    if (y->c.set.strategy == BG_STRATEGY_CANARY && (rc = bg_ramp_check(&y->c, y->rel, err)))
+        return rc;
     hook_event(y);
     y->attempted = true;
     if ((rc = pre_hook(y, BG_HOOK_PRE_DEPLOY, outcome, err)) || y->blocked)

@@ -51,6 +51,10 @@ void bg_deploy_drain(deploy_ctx *c, bg_pool_id old);
 /* The canary ramp (ramp.c). */
 typedef enum { BG_RAMP_DONE, BG_RAMP_PAUSED, BG_RAMP_ROLLED_BACK } bg_ramp_outcome;
 
+/* Opens what a ramp needs without moving anything — the analysis config, the probe
+ * suite (rendered with rel) — so a deploy fails before it touches a pool. */
+int bg_ramp_check(deploy_ctx *c, const bg_release *rel, bg_error *err);
+
 /* Runs steps[from..] of promotion.steps on `target`: each step sets the router, then
  * bakes with the live analysis; stops at 100 % (DONE: the caller verifies and drains),
  * after baking a step >= pause_at (PAUSED; 0: never), or when the analysis fails

@@ -476,6 +476,14 @@ static void ramp_close(ramp *r)
     free(r->probe_suites);
 }
 
+int bg_ramp_check(deploy_ctx *c, const bg_release *rel, bg_error *err)
+{
+    ramp r;
+    int rc = ramp_open(&r, c, BG_POOL_GREEN, rel, rel ? rel->served_name : NULL, err);
+    ramp_close(&r);
+    return rc;
+}
+
 int bg_ramp_run(bg_ramp_outcome *out, char *why, size_t whysz, deploy_ctx *c,
                 bg_pool_id target, const bg_release *rel, const char *served, size_t from,
                 int pause_at, bg_error *err)

@@ -620,6 +620,27 @@ START_TEST(abort_returns_a_paused_ramp_to_zero)
 }
 END_TEST
 
+/* A probe suite that does not load stops the deploy before the idle pool is touched. */
+START_TEST(a_missing_probe_suite_stops_before_any_pool_moves)
+{
+    SKIP_IF_NEEDED();
+    commit_release("v1", "\"steps\": [50, 100], \"bake_s\": 1,"
+                         " \"probes\": {\"suite\": \"evals/missing.jsonl\", \"rate\": 5}");
+    bgt_result r;
+    const char *args[] = {"deploy", NULL};
+    run(&r, args, 60);
+    expect_exit(&r, 2);
+    ck_assert_ptr_nonnull(strstr(r.err, "promotion.probes.suite"));
+    ck_assert_ptr_nonnull(strstr(r.err, "missing.jsonl"));
+    ck_assert_ptr_null(strstr(r.err, "==> deploy"));
+    bgt_result_dispose(&r);
+    char *pid = tmp_path("pools/green/mock.pid");
+    ck_assert_int_ne(access(pid, F_OK), 0); /* green was never deployed */
+    free(pid);
+    expect_green_share(0);
+}
+END_TEST
+
 /* Clients send one model name: a release serving another name cannot share the traffic. */
 START_TEST(canary_needs_one_served_name)
 {
@@ -693,6 +714,7 @@ Suite *make_suite(void)
     tcase_add_test(n, pause_step_and_full_promote);
     tcase_add_test(n, abort_returns_a_paused_ramp_to_zero);
     tcase_add_test(n, canary_needs_one_served_name);
+    tcase_add_test(n, a_missing_probe_suite_stops_before_any_pool_moves);
     suite_add_tcase(s, n);
     TCase *h = tcase_create("haproxy");
     tcase_add_checked_fixture(h, setup_haproxy, teardown);
