@@ -64,18 +64,18 @@ static cJSON *ramp_json(ramp *r)
     return st->ramp;
 }
 
-static void json_set_number(cJSON *o, const char *key, double v)
-{
-    cJSON *n = isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
-    if (n && !cJSON_ReplaceItemInObjectCaseSensitive(o, key, n) && !cJSON_AddItemToObject(o, key, n))
-        cJSON_Delete(n);
-}
-
+/* Sets o[key] to item (taking it), replacing an earlier value. */
 static void json_set(cJSON *o, const char *key, cJSON *item)
 {
     if (item && !cJSON_ReplaceItemInObjectCaseSensitive(o, key, item) &&
         !cJSON_AddItemToObject(o, key, item))
         cJSON_Delete(item);
+}
+
+/* A number, or null for NaN/inf (JSON has neither). */
+static void json_set_number(cJSON *o, const char *key, double v)
+{
+    json_set(o, key, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
 
 static void record_step(ramp *r, size_t i, bool paused)

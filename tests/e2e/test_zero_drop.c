@@ -221,21 +221,14 @@ static const char *start_nginx(void)
 
 static const char *missing_tool(void)
 {
-    if (access(NGINX_BIN, X_OK) != 0)
-        return NGINX_BIN " is not installed (apt-get install nginx)";
     if (hitless && (access(LUA_MODULE, R_OK) != 0 || access(NDK_MODULE, R_OK) != 0))
         return LUA_MODULE " is missing (apt-get install libnginx-mod-http-lua)";
-    if (!getenv("BG_MOCK_BIN") || access(getenv("BG_MOCK_BIN"), X_OK) != 0)
-        return "BG_MOCK_BIN is not set to the bg-mock binary (run through make)";
-    return NULL;
+    return bgt_router_test_missing(NGINX_BIN, "nginx");
 }
 
 static void setup(void)
 {
-    skip_reason = setup_error = NULL;
-    memset(&blue, 0, sizeof blue);
-    memset(&green, 0, sizeof green);
-    blue.pid = green.pid = -1;
+    setup_error = NULL;
     if ((skip_reason = missing_tool()))
         return;
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -244,15 +237,12 @@ static void setup(void)
         setup_error = "no temp dir";
         return;
     }
-    chmod(tmp, 0755); /* nginx workers run as another user when we are root */
-    char *answers = tmp_path("answers.json");
+    char *answers = tmp_path("answers.json"), blue_addr[64], green_addr[64];
     const char *args[] = {"--answers", answers, "--latency-ms", "2", "--token-ms", "50", NULL};
-    int rc = bgt_mock_pair_start(&blue, &green, tmp, args);
+    setup_error = bgt_pair_setup(tmp, &blue, &green, args, blue_addr, green_addr);
     free(answers);
-    if (rc) {
-        setup_error = "bg-mock did not start";
+    if (setup_error)
         return;
-    }
     nginx_port = bgt_free_port();
     if (write_nginx_conf() != 0)
         setup_error = "cannot write nginx.conf or the documented snippet";

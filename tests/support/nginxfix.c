@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bggate/buf.h"
 #include "bggate/util.h"
@@ -158,6 +160,32 @@ int bgt_mock_pair_start(bgt_mock *blue, bgt_mock *green, const char *dir,
         bgt_mock_start(green, dir, "green", args_green) != 0)
         return -1;
     return 0;
+}
+
+const char *bgt_router_test_missing(const char *tool, const char *package)
+{
+    static char why[256];
+    if (tool && access(tool, X_OK) != 0) {
+        snprintf(why, sizeof why, "%s is not installed (apt-get install %s)", tool, package);
+        return why;
+    }
+    if (!getenv("BG_MOCK_BIN") || access(getenv("BG_MOCK_BIN"), X_OK) != 0)
+        return "BG_MOCK_BIN is not set to the bg-mock binary (run through make)";
+    return NULL;
+}
+
+const char *bgt_pair_setup(const char *dir, bgt_mock *blue, bgt_mock *green,
+                           const char *const *extra, char *blue_addr, char *green_addr)
+{
+    memset(blue, 0, sizeof *blue);
+    memset(green, 0, sizeof *green);
+    blue->pid = green->pid = -1;
+    chmod(dir, 0755); /* nginx workers run as another user when we are root */
+    if (bgt_mock_pair_start(blue, green, dir, extra) != 0)
+        return "bg-mock did not start";
+    snprintf(blue_addr, 64, "127.0.0.1:%d", blue->port);
+    snprintf(green_addr, 64, "127.0.0.1:%d", green->port);
+    return NULL;
 }
 
 void bgt_nginx_pair_stop(const char *dir, bgt_mock *blue, bgt_mock *green)

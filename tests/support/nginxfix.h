@@ -41,6 +41,14 @@ pid_t bgt_nginx_worker(const char *dir);
  * with the extra args after the model (NULL-terminated, may be NULL). 0 or -1. */
 int bgt_mock_pair_start(bgt_mock *blue, bgt_mock *green, const char *dir,
                         const char *const *extra);
+/* Why a router test cannot run here ("/usr/sbin/haproxy is not installed (apt-get install
+ * haproxy)"), or NULL: `tool` (NULL: none) must be executable and BG_MOCK_BIN set. */
+const char *bgt_router_test_missing(const char *tool, const char *package);
+/* The blue/green pair of a router test in dir (made readable for an nginx worker that runs
+ * as another user): mocks reset then started with `extra` args, their "127.0.0.1:port"
+ * addresses written to blue_addr/green_addr (64 bytes each). NULL, or what broke. */
+const char *bgt_pair_setup(const char *dir, bgt_mock *blue, bgt_mock *green,
+                           const char *const *extra, char *blue_addr, char *green_addr);
 /* Stops nginx in dir and both mocks, by pid, then removes dir (the caller frees it). */
 void bgt_nginx_pair_stop(const char *dir, bgt_mock *blue, bgt_mock *green);
 /* A router from {"pools": …, "router": …}; BG_EINVAL when json does not parse. */

@@ -510,31 +510,21 @@ static void haproxy_stop(const char *dir, pid_t pid)
 static void haproxy_setup(void)
 {
     static const char *const slow[] = {"--latency-ms", "3000", NULL};
-    skip_reason = setup_error = NULL;
-    memset(&blue, 0, sizeof blue);
+    setup_error = NULL;
+    memset(&blue, 0, sizeof blue); /* the teardown stops them, started or not */
     memset(&green, 0, sizeof green);
     blue.pid = green.pid = -1;
     haproxy_pid = -1;
-    if (access(HAPROXY_BIN, X_OK) != 0) {
-        skip_reason = HAPROXY_BIN " is not installed (apt-get install haproxy)";
+    if ((skip_reason = bgt_router_test_missing(HAPROXY_BIN, "haproxy")))
         return;
-    }
-    if (!getenv("BG_MOCK_BIN") || access(getenv("BG_MOCK_BIN"), X_OK) != 0) {
-        skip_reason = "BG_MOCK_BIN is not set to the bg-mock binary (run through make)";
-        return;
-    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (!(tmp = bgt_tmpdir())) {
         setup_error = "no temp dir";
         return;
     }
     /* completions take 3 s (sessions to count in flight); GET /v1/models is instant */
-    if (bgt_mock_pair_start(&blue, &green, tmp, slow) != 0) {
-        setup_error = "bg-mock did not start";
+    if ((setup_error = bgt_pair_setup(tmp, &blue, &green, slow, blue_addr, green_addr)))
         return;
-    }
-    snprintf(blue_addr, sizeof blue_addr, "127.0.0.1:%d", blue.port);
-    snprintf(green_addr, sizeof green_addr, "127.0.0.1:%d", green.port);
     front_port = bgt_free_port();
     do
         tcp_api_port = bgt_free_port();

@@ -167,31 +167,17 @@ static const char *start_nginx(void)
 
 static void setup(void)
 {
-    skip_reason = setup_error = NULL;
-    memset(&blue, 0, sizeof blue);
-    memset(&green, 0, sizeof green);
-    blue.pid = green.pid = -1;
-    if (access(NGINX_BIN, X_OK) != 0) {
-        skip_reason = NGINX_BIN " is not installed (apt-get install nginx-light)";
+    setup_error = NULL;
+    if ((skip_reason = bgt_router_test_missing(NGINX_BIN, "nginx-light")))
         return;
-    }
-    if (!getenv("BG_MOCK_BIN") || access(getenv("BG_MOCK_BIN"), X_OK) != 0) {
-        skip_reason = "BG_MOCK_BIN is not set to the bg-mock binary (run through make)";
-        return;
-    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
     tmp = bgt_tmpdir();
     if (!tmp) {
         setup_error = "no temp dir";
         return;
     }
-    chmod(tmp, 0755); /* nginx workers run as another user when we are root */
-    if (bgt_mock_pair_start(&blue, &green, tmp, NULL) != 0) {
-        setup_error = "bg-mock did not start";
+    if ((setup_error = bgt_pair_setup(tmp, &blue, &green, NULL, blue_addr, green_addr)))
         return;
-    }
-    snprintf(blue_addr, sizeof blue_addr, "127.0.0.1:%d", blue.port);
-    snprintf(green_addr, sizeof green_addr, "127.0.0.1:%d", green.port);
     nginx_port = bgt_free_port();
     if (write_nginx_conf() != 0)
         setup_error = "cannot write nginx.conf";
