@@ -16,6 +16,9 @@ set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: $0 BG_GATE_BIN BG_MOCK_BIN" >&2; exit 2; }
 gate=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 mock=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+# the binary under test comes from the arguments; a BG_GATE_BIN or BG_GATE_CI of the calling
+# shell (the e2e tests' own variables) must not leak into the runs that build or detect
+unset BG_GATE_BIN BG_GATE_CI
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 tools=$root/.tools/action/node_modules/.bin
