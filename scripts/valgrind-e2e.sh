@@ -3,6 +3,8 @@
 # injects 500s, malformed bodies and truncated streams), streamed and not: any leak or
 # memory error fails. Usage: valgrind-e2e.sh BG_GATE_BIN BG_MOCK_BIN
 set -u
+# output must not change with the CI job this runs in (GITHUB_ACTIONS, GITLAB_CI)
+unset GITHUB_ACTIONS GITLAB_CI BG_GATE_CI
 gate=$1 mock=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/bg-valgrind.XXXXXX)
@@ -13,6 +15,7 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
+# shellcheck disable=SC2054 # the commas belong to valgrind's option values
 vg=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
     --errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 failed=0; passed=0

@@ -18,7 +18,8 @@ gate=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 mock=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
 # the binary under test comes from the arguments; a BG_GATE_BIN or BG_GATE_CI of the calling
 # shell (the e2e tests' own variables) must not leak into the runs that build or detect
-unset BG_GATE_BIN BG_GATE_CI
+# (nor may the commit and CI markers of a CI job running this test: the test sets its own)
+unset BG_GATE_BIN BG_GATE_CI GITHUB_ACTIONS GITHUB_SHA GITLAB_CI CI_COMMIT_SHA
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 tools=$root/.tools/action/node_modules/.bin

@@ -28,7 +28,7 @@ abs() { case $1 in /*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 gate=$(abs "$1")
 # the binary under test comes from the arguments; a BG_GATE_BIN or BG_GATE_CI of the calling
 # shell (the e2e tests' own variables) must not leak into the runs that build or detect
-unset BG_GATE_BIN BG_GATE_CI
+unset BG_GATE_BIN BG_GATE_CI GITHUB_ACTIONS GITHUB_SHA GITLAB_CI CI_COMMIT_SHA
 mock=$(abs "$2")
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 tools="$root/.tools/gitlab/node_modules/.bin"
