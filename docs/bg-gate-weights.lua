@@ -10,7 +10,8 @@
 -- read from the file.
 --
 -- The file never causes an error response: when it is missing, unreadable or malformed
--- the worker keeps the last good weights (and logs a warning once per bad content);
+-- the worker keeps the last good weights (and logs once per change: an error when the
+-- file cannot be read, a warning when its content is bad);
 -- before any good read it sends everything to the default pool (blue unless told).
 --
 -- Used from nginx (see nginx-hitless.conf):
@@ -30,9 +31,6 @@ local UPSTREAMS = { blue = "bg_gate_blue", green = "bg_gate_green" }
 local files = {}
 
 local function parse(text)
-    if not text then
-        return nil, "cannot read it"
-    end
     if #text > MAX_BYTES or not text:match("^%s*{.*}%s*$") then
         return nil, "not a JSON object"
     end
@@ -52,10 +50,11 @@ local function parse(text)
     return w
 end
 
+-- The file's text, or nil and io.open's reason ("Permission denied", …).
 local function read_file(path)
-    local f = io.open(path, "rb")
+    local f, err = io.open(path, "rb")
     if not f then
-        return nil
+        return nil, err
     end
     local text = f:read(MAX_BYTES + 1)
     f:close()
@@ -65,11 +64,17 @@ end
 -- Re-reads the file when the copy is stale; new weights restart the round robin.
 local function refresh(st, path, now)
     st.checked = now
-    local text = read_file(path)
+    local text, err = read_file(path)
     if text == st.text then
         return
     end
     st.text = text
+    if not text then
+        -- at error level (nginx's default) so that a weights file the worker user cannot
+        -- read is visible, not just a router that silently stays on the default pool
+        ngx.log(ngx.ERR, "bg-gate: cannot read ", err or path, "; keeping the last good weights")
+        return
+    end
     local w, why = parse(text)
     if not w then
         ngx.log(ngx.WARN, "bg-gate: ", path, ": ", why, "; keeping the last good weights")

@@ -9,9 +9,17 @@ set -u
 action=$1 dir=$2 port=$3
 root=$(cd "$(dirname "$0")/.." && pwd)
 pidfile="$dir/mock.pid"
+# Running = exists and is not a zombie: the old server's parent (this script's earlier run)
+# is gone, so nobody may reap it soon, and `kill -0` succeeds on a zombie.
+running() {
+    state=$(sed -n 's/^[0-9]* (.*) \(.\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ]
+}
 if [ -f "$pidfile" ]; then
-    kill "$(cat "$pidfile")" 2>/dev/null
-    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.05; done
+    old=$(cat "$pidfile")
+    kill "$old" 2>/dev/null
+    # up to 5 s: the new server needs the port the old one listens on
+    for _ in $(seq 250); do running "$old" || break; sleep 0.02; done
     rm -f "$pidfile"
 fi
 [ "$action" = stop ] && exit 0

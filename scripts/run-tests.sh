@@ -10,6 +10,7 @@ for bin in "$@"; do
     log=$(mktemp)
     cmd=("$bin")
     if [ "${VALGRIND:-0}" = 1 ]; then
+        # shellcheck disable=SC2054 # the commas belong to valgrind's option values
         cmd=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
              --errors-for-leak-kinds=definite,indirect --error-exitcode=99 "$bin")
     fi

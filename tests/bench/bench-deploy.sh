@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Deploy benchmark (not a timed test): on the demo's blue-green setup (nginx in reload mode,
-# two bg-mock pools, a git repository), prints
+# Deploy benchmark (not a timed test). For each nginx mode (reload, then hitless when Debian's
+# Lua module is installed), on the demo's blue-green setup (two bg-mock pools, nginx, a git
+# repository), prints
 #   - the overhead of `bg-gate deploy` beyond the pool's cold start (health phase) and the
 #     eval (gate phase), from the deploy's own JSON report;
-#   - flip time: from starting `bg-gate rollback` to the first of 10 answers in a row through
-#     nginx from the new pool, measured by an outside probe; and the time the command took.
+#   - flip time: from starting `bg-gate promote` to the first of 10 answers in a row through
+#     nginx from the new pool, seen by an outside probe; and how long the command took
+#     (it goes on to verify through the router and drain the old pool after the flip).
 #   tests/bench/bench-deploy.sh BG_GATE_BIN BG_MOCK_BIN      (or: make bench)
 set -u
 gate=$1 mock=$2
 export BG_MOCK_BIN=$mock
 root=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(mktemp -d /tmp/bg-bench-deploy.XXXXXX)
-trap 'stop_bluegreen; rm -rf "$out"' EXIT
-. "$root/scripts/lib-bluegreen.sh"
-start_bluegreen >/dev/null || exit 3
+base=$(mktemp -d /tmp/bg-bench-deploy.XXXXXX)
+chmod 755 "$base"   # nginx workers (user nobody) read the hitless weights file under it
+trap 'rm -rf "$base"' EXIT
+LUA_MODULE=/usr/lib/nginx/modules/ngx_http_lua_module.so
 
 overhead() { # report.json → "total health gate overhead"
     python3 - "$1" <<'PY'
@@ -24,13 +26,6 @@ total = sum(ph.values())
 print(f'{total:.2f} {ph.get("health", 0):.2f} {ph.get("gate", 0):.2f} {total - ph.get("health", 0) - ph.get("gate", 0):.2f}')
 PY
 }
-printf '%-10s %8s %9s %8s %11s\n' deploy total_s health_s gate_s overhead_s
-for v in v1 v2; do
-    write_config "acme-support-$v"; git_commit "$v"
-    (cd "$repo" && "$gate" deploy -q --reports "$out/r-$v") || { echo "deploy $v failed"; exit 1; }
-    read -r total health gatet over < <(overhead "$out/r-$v/report.json")
-    printf '%-10s %8s %9s %8s %11s\n' "$v" "$total" "$health" "$gatet" "$over"
-done
 
 probe() { # upstream port → ms from start until the first of 10 answers in a row from it
     local want="127.0.0.1:$1" streak=0 t0 sent first=0
@@ -48,15 +43,40 @@ probe() { # upstream port → ms from start until the first of 10 answers in a r
     done
     echo $(( (first - t0) / 1000000 ))
 }
-printf '\n%-10s %10s %12s\n' flip visible_ms command_ms
-for i in 1 2 3; do
-    target=$([ $((i % 2)) -eq 1 ] && echo "$green" || echo "$blue")
-    t0=$(date +%s%N)
-    probe "$target" >"$out/probe" &
-    ppid=$!
-    (cd "$repo" && "$gate" rollback -q) || echo "rollback $i failed"
-    t1=$(date +%s%N)
-    wait $ppid
-    printf '%-10s %10s %12s\n' "rollback$i" "$(cat "$out/probe")" $(( (t1 - t0) / 1000000 ))
+
+bench_mode() { # reload|hitless: deploys v1 and v2, then 4 promotes back and forth
+    ROUTER_MODE=$1
+    out="$base/$1"
+    mkdir -p "$out"
+    # shellcheck source=scripts/lib-bluegreen.sh
+    . "$root/scripts/lib-bluegreen.sh"
+    trap 'stop_bluegreen' RETURN
+    start_bluegreen >/dev/null || { echo "$1: setup failed"; return 3; }
+    printf '\nnginx mode %s\n%-10s %8s %9s %8s %11s\n' "$1" deploy total_s health_s gate_s overhead_s
+    for v in v1 v2; do
+        write_config "acme-support-$v"; git_commit "$v"
+        (cd "$repo" && "$gate" deploy -q --reports "$out/r-$v") || { echo "deploy $v failed"; return 1; }
+        read -r total health gatet over < <(overhead "$out/r-$v/report.json")
+        printf '%-10s %8s %9s %8s %11s\n' "$v" "$total" "$health" "$gatet" "$over"
+    done
+    printf '%-10s %10s %12s\n' flip visible_ms command_ms
+    for i in 1 2 3 4; do   # v1 went to green, v2 to blue: promote green, blue, green, blue
+        target=$([ $((i % 2)) -eq 1 ] && echo "$green" || echo "$blue")
+        t0=$(date +%s%N)
+        probe "$target" >"$out/probe" &
+        ppid=$!
+        (cd "$repo" && "$gate" promote -q) || echo "promote $i failed"
+        t1=$(date +%s%N)
+        wait $ppid
+        printf '%-10s %10s %12s\n' "promote$i" "$(cat "$out/probe")" $(( (t1 - t0) / 1000000 ))
+    done
+}
+
+for mode in ${BENCH_MODES:-reload hitless}; do   # BENCH_MODES=hitless: one mode only
+    if [ "$mode" = hitless ] && [ ! -f "$LUA_MODULE" ]; then
+        echo "nginx mode hitless: skipped ($LUA_MODULE missing: apt-get install libnginx-mod-http-lua)"
+        continue
+    fi
+    (bench_mode "$mode") || exit $?
 done
-echo "targets: flip visible <= 200 ms (reload mode), deploy overhead <= 1 s"
+echo "targets: flip visible <= 200 ms (reload), <= 50 ms (hitless); deploy overhead <= 1 s"

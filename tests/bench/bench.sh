@@ -48,7 +48,7 @@ for lat in 0 20; do
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$gate" eval --endpoint "$base/v1" \
         --suite "$work/suite.jsonl" --model bench --concurrency "$conc" --no-stream -q \
         --no-progress --json-report "$work/report.json" || true
-    read -r wall user sys rss_kb <"$work/time"
+    read -r _ user sys rss_kb <"$work/time"
     read -r reqs p50 < <(python3 - "$work/report.json" <<'PY' 2>/dev/null || echo "0 0"
 import json, sys
 r = json.load(open(sys.argv[1]))["summary"]

@@ -2,12 +2,12 @@
 # run-all.sh BG_GATE_BIN BG_MOCK_BIN — the integration tests with the tools users run
 # bg-gate from: the config JSON Schema (Ajv) against `bg-gate validate`, JUnit files read by
 # junitparser, the man page (groff/mandoc), the GitHub Action (action-validator, actionlint,
-# shellcheck, a local runner harness) and the GitLab template (gitlab-ci-local). Each
+# ShellCheck, a local runner harness) and the GitLab template (gitlab-ci-local). Each
 # suite's install.sh fetches its pinned npm tools into .tools/ (gitignored) first.
 set -uo pipefail
 gate=$(realpath "$1") mock=$(realpath "$2")
 root=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$root"
+cd "$root" || exit 2
 failed=()
 run() { # name command...
     local name=$1; shift

@@ -577,6 +577,10 @@ START_TEST(hitless_malformed_weights_file_keeps_last_weights)
     CHECK_OR_DUMP(g == 10, "without a weights file: blue %d / green %d", b, g);
     char *log = read_tmp_file("error.log");
     ck_assert_ptr_nonnull(strstr(log, "; keeping the last good weights"));
+    /* a file the worker cannot read is logged with the reason, at nginx's default level */
+    ck_assert_msg(strstr(log, "[error]") && strstr(log, "weights.json: No such file or directory; "
+                                                        "keeping the last good weights"),
+                  "error.log:\n%s", log);
     /* and the next good file is picked up */
     set_weights(r, 100, 0);
     sleep_ms(40);
