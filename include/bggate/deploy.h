@@ -11,6 +11,7 @@
  *   "environment": "production"                       (default "default")
  *   "state": {"dir": "/var/lib/bg-gate"}               (relative: to the config's dir)
  *   "promotion": {"strategy": "flip" | "canary", "verify_requests": 5,
+ *                 "verify": "upstream" | "model-only", "verify_suite": "evals/verify.jsonl",
  *                 "warmup_requests": 2, "drain_timeout_s": 120, "drain_metric": null,
  *                 "keep_warm_s": 86400, "on_gate_fail": "restore" | "stop" | "keep",
  *                 canary only: "steps": [1, 25, 75, 100], "bake_s": 300,
@@ -107,7 +108,10 @@ int bg_deploy_decommission(const bg_config *cfg, bool force, bg_error *err);
 int bg_deploy_live_commit(char **out, const bg_config *cfg, bg_error *err);
 
 /* Status as JSON: {"environment", "router": {"driver", "weights", "live", "error"},
- * "state": <bg_state_to_json>, "drift": bool, "interrupted": {...} | null, "advice": […]}. */
+ * "pools": {"blue"|"green": {"ready", "served_model", "endpoints": [{"url", "health",
+ * "model_listed", "serves", "ready", "detail"}]}}, "lock": {"held", "pid", "host", "since",
+ * "job_url", "stale"}, "in_progress": bool, "state": <bg_state_to_json>, "drift": bool,
+ * "advice": […]} (status.c). */
 /* router.stale / router.repaired when the driver can tell (HAProxy after a reload); with
  * `repair` (takes the lock) stale runtime weights are set back to what bg-gate set. */
 int bg_deploy_status(cJSON **out, const bg_config *cfg, bool repair, bg_error *err);

@@ -33,4 +33,16 @@ char *bg_json_print(const cJSON *item);
 /* Computes 1-based line/column of byte offset `off` in text. */
 void bg_text_position(const char *text, size_t off, int *line, int *column);
 
+/* Line/column of a cJSON parse error at `at` (cJSON_GetErrorPtr() or the parse end) in
+ * text[0..len). cJSON reports a member name that is not a string one character too far
+ * ("{\"a\": 1,}" points past the '}'); this points at the offending character. */
+void bg_json_error_position(const char *text, size_t len, const char *at, int *line, int *column);
+/* True when non-blank text follows the parsed document ending at `end`; *line and *column
+ * (1-based) then locate it. */
+bool bg_json_trailing_text(const char *text, size_t len, const char *end, int *line, int *column);
+/* Rejects a member name that occurs twice in any object of the tree (cJSON keeps both
+ * and lookups see the first): "release.model: duplicate key \"revision\"", or
+ * "duplicate key \"release\" at the top level" when path is empty. */
+int bg_json_check_duplicates(const cJSON *item, const char *path, bg_error *err);
+
 #endif

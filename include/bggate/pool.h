@@ -112,4 +112,22 @@ int bg_pool_inflight(const bg_pool_config *pool, const char *metric, double *out
  * non-200 (no /metrics there). An endpoint that does not answer → BG_ENET naming it. */
 int bg_pool_metrics(const bg_pool_config *pool, char **bodies, bg_error *err);
 
+/* One endpoint as bg_pools_probe saw it. */
+typedef struct bg_endpoint_probe {
+    const char *endpoint;  /* the pool's endpoint (not owned) */
+    long health_status;    /* HTTP status of the health path; 0: no HTTP answer */
+    int model_listed;      /* 1 / 0: GET /v1/models lists the expected model or not;
+                            * -1: unknown (no answer, or no model expected) */
+    bool ready;            /* health 200 and the model listed (or none expected) */
+    char first_model[128]; /* the first model /v1/models lists; "" when none */
+    char detail[256];      /* "ready", or why not: "connection refused", "/health
+                            * answered 503", "serves \"a\", not \"b\"" */
+} bg_endpoint_probe;
+
+/* Looks once at every endpoint of both pools, all at once, within timeout_ms in total:
+ * the health path and GET /v1/models, which must list served[i] (NULL: any model).
+ * Nothing is retried. out[i] gets pools->pool[i].n_endpoints entries; caller frees each. */
+int bg_pools_probe(const bg_pools *pools, const char *const served[BG_POOL_COUNT],
+                   long timeout_ms, bg_endpoint_probe *out[BG_POOL_COUNT], bg_error *err);
+
 #endif

@@ -68,15 +68,31 @@ const char *bg_release_default_rev(void);
 
 /* Resolves REV (anything git understands: HEAD, branch, tag (annotated too), full or short
  * sha, HEAD~2, origin/main) in the repository discovered from `start_dir` (NULL: the
- * current directory), reading `config_path` (repository-relative; NULL:
- * "bg-gate.json") from the commit's tree. Errors (BG_EINVAL): not a git repository,
- * unknown revision (in a shallow clone: says so and suggests `git fetch --deepen` /
- * `--unshallow`), no config at that commit, invalid JSON ("bg-gate.json@<short sha>:3:7:
- * invalid JSON"), no release section, bad fields (JSON path), template path missing / not
- * a file / absolute / escaping with "..", too large, duplicate names. */
+ * current directory), reading `config_path` (NULL: "bg-gate.json") from the commit's
+ * tree. A plain relative config_path is relative to the repository root; one with ".."
+ * or an absolute one is a file-system path from start_dir and must lie inside the
+ * repository. Errors (BG_EINVAL): not a git repository, a repository refused because
+ * another user owns it (with the `git config --global --add safe.directory` command),
+ * unknown revision (in a shallow clone: suggests `git fetch --deepen` / `--unshallow`
+ * for history, or the `git fetch` of a ref the clone never fetched), no config at that
+ * commit, invalid JSON ("bg-gate.json@<short sha>:3:7: invalid JSON") or text after it,
+ * duplicate keys, no release section, bad fields (JSON path), template path missing /
+ * not a file / absolute / escaping with "..", too large, duplicate names. */
 int bg_release_resolve(bg_release **out, const char *start_dir, const char *rev,
                        const char *config_path, bg_error *err);
 void bg_release_free(bg_release *r);
+
+/* Checks the `release` section of a parsed config (a working-tree bg-gate.json, for
+ * `validate`) with the rules of bg_release_resolve that need no commit: unknown keys
+ * (with "did you mean"), required and typed model fields, template paths (absolute, "..",
+ * empty components), duplicate names and keys. Template blobs are not looked up. 0 when
+ * the config has no release section. */
+int bg_release_check_section(const cJSON *root, bg_error *err);
+
+/* Builds a release from a bundle's release.json (bg_release_to_json's shape): commit, id,
+ * model, templates (name, path, blob, size; no bytes), serving and suites, for a diff
+ * against a release whose commit is not in this clone. repo_root/config_path are NULL. */
+int bg_release_from_manifest(bg_release **out, const char *path, bg_error *err);
 
 /* Finds a template by name; NULL when absent. */
 const bg_template *bg_release_template(const bg_release *r, const char *name);
@@ -113,9 +129,16 @@ int bg_release_diff_advice(char ***lines, size_t *n, const bg_release_diff *d);
 /* Writes DIR/<release id>/release.json (bg_release_to_json) and
  * DIR/<release id>/templates/<path> (the blobs' bytes), building it in a temporary
  * directory beside it and renaming it into place, so a reader never sees half a bundle.
- * An existing bundle for the same id is checked against its own manifest (every template
- * present with the right size and blob id) and reused (a no-op); a damaged one is an
- * error naming the file. *out_path (may be NULL) receives the bundle directory. */
+ * An existing bundle for the same id is checked and reused (a no-op): its release.json
+ * must equal what this release would write in every field but `commit`, every template
+ * must be present with the right size and blob id, and templates/ may hold no file the
+ * manifest does not list. A damaged one is left alone and is an error (BG_EIO) naming the
+ * field or file and saying to remove the bundle directory to export it again.
+ * A bundle is named by its release id and shared by every commit with that id, so a
+ * reused bundle's release.json names the commit that first built it, not r->commit: the
+ * release id, not the commit, identifies what a bundle deploys (bundles are never
+ * rewritten, a pool may be reading one). *out_path (may be NULL) receives the bundle
+ * directory. */
 int bg_release_export(const bg_release *r, const char *dir, char **out_path, bg_error *err);
 
 /* SHA-256 of data as lower-case hex (65 bytes with the NUL). */

@@ -42,7 +42,8 @@ int bg_report_write_markdown(const bg_run *run, const char *path, bg_error *err)
 int bg_report_write_metrics(const bg_run *run, const char *path, bg_error *err);
 
 /* Human summary (verdict, counts, latency table, thresholds, worst failing cases) to a
- * stream; colour when `color`. */
+ * stream; colour when `color`. Under -q (log level quiet): only the verdict line, and only
+ * when the run did not pass. */
 void bg_report_console(FILE *f, const bg_run *run, bool color);
 
 /* The run as CI annotations when the CI mode (ci.h) is GitHub: failed thresholds, failing
@@ -50,10 +51,12 @@ void bg_report_console(FILE *f, const bg_run *run, bool color);
 void bg_report_ci_annotations(const bg_run *run);
 
 /* Progress line: on a TTY one redrawn line (done/total, pass, fail, errors, req/s, ETA);
- * otherwise a plain line at most every few seconds; nothing when quiet. */
+ * otherwise a plain line at most every few seconds; nothing when quiet. `total` given to
+ * an update (the runner's count of runs, repeats included) replaces the one given to new;
+ * 0 keeps it. */
 typedef struct bg_progress bg_progress;
 bg_progress *bg_progress_new(FILE *f, size_t total, bool tty, bool quiet);
-void bg_progress_update(bg_progress *p, size_t done, size_t passed, size_t failed,
+void bg_progress_update(bg_progress *p, size_t done, size_t total, size_t passed, size_t failed,
                         size_t errors);
 void bg_progress_free(bg_progress *p); /* clears a TTY line; NULL-safe */
 

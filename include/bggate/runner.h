@@ -51,6 +51,13 @@ typedef struct bg_runner_opts {
                                    * /v1/models even when `model` is set */
     bg_runner_progress_fn progress; /* counts the candidate's requests only */
     void *progress_ud;
+    /* Reports one response header of every finished case request of the candidate
+     * (deploy's verification checks the router's upstream header of each answer): called
+     * with the request's suite and case index and the header's value, "" when the answer
+     * had none (or none arrived). NULL report_header or on_header: not called. */
+    const char *report_header;
+    void (*on_header)(void *ud, size_t suite, size_t kase, const char *value);
+    void *on_header_ud;
 } bg_runner_opts;
 
 /* Runs every case of run->suites; fills run->cases, run->reqs, run->models, run->model,

@@ -75,4 +75,21 @@ void bg_lock_release(bg_lock *l);
 /* "pid N on HOST (URL)" describing this process; caller frees. */
 char *bg_lock_describe_self(void);
 
+/* Who holds the lock, per its holder record (bg_lock_peek). */
+typedef struct bg_lock_holder {
+    bool recorded;         /* the file has a holder record */
+    bool held;             /* a live process holds it (see bg_lock_peek) */
+    bool same_host;        /* the record names this host */
+    long pid;
+    char host[256];
+    char started_at[64];   /* ISO 8601 */
+    char job_url[512];     /* "" when none */
+} bg_lock_holder;
+
+/* Reads the lock's holder record without taking the lock (a shared flock would make a
+ * deploy starting at that moment exit 4). `held` is true when the record names a process
+ * that runs on this host, or another host (which cannot be checked: a holder clears its
+ * record on release). A missing file or an empty record: nothing held, 0. */
+int bg_lock_peek(bg_lock_holder *out, const char *path, bg_error *err);
+
 #endif

@@ -270,36 +270,42 @@ static int merge_args(bg_config *cfg, const eval_args *a, bg_error *err)
     return 0;
 }
 
-static bool has_template_cases(bg_suite *const *suites, size_t n)
+/* The first template case of the suites, for messages; NULL when there is none. */
+static const bg_case *first_template_case(bg_suite *const *suites, size_t n, const bg_suite **in)
 {
     for (size_t s = 0; s < n; s++)
         for (size_t c = 0; c < suites[s]->n_cases; c++)
-            if (suites[s]->cases[c].template_name)
-                return true;
-    return false;
+            if (suites[s]->cases[c].template_name) {
+                *in = suites[s];
+                return &suites[s]->cases[c];
+            }
+    return NULL;
+}
+
+static int no_release_error(bg_suite *const *suites, size_t n, const char *why, bg_error *err)
+{
+    const bg_suite *s = NULL;
+    const bg_case *c = first_template_case(suites, n, &s);
+    return bg_error_set(err, BG_EINVAL,
+                        "%s:%d: case \"%s\" uses template \"%s\": templates come from a "
+                        "release: pass --rev REV (or add a release section to bg-gate.json)%s%s",
+                        s->path, c->line, c->id, c->template_name, why ? ": " : "", why ? why : "");
 }
 
 /* Template cases need a release: the one of --rev, or — when the config has a `release`
- * section — of the commit CI names (or HEAD). The release is read from git, so the
- * templates are exactly those of the commit under test. */
+ * section — of the commit CI names (or HEAD). With no --config and no ./bg-gate.json (a
+ * run from a subdirectory), the repository's bg-gate.json is found by repository
+ * discovery, as `resolve` finds it. The release is read from git, so the templates are
+ * exactly those of the commit under test. */
 static int render_templates(bg_release **rel, bg_suite *const *suites, size_t n,
                             const bg_config *cfg, const eval_args *a, bg_error *err)
 {
-    bool templates = has_template_cases(suites, n);
+    const bg_suite *first = NULL;
+    bool templates = first_template_case(suites, n, &first) != NULL;
     bool release_cfg = cfg->root && cJSON_GetObjectItemCaseSensitive(cfg->root, "release");
-    if (!a->rev && !(templates && release_cfg)) {
-        if (!templates)
-            return 0;
-        for (size_t s = 0; s < n; s++)
-            for (size_t c = 0; c < suites[s]->n_cases; c++)
-                if (suites[s]->cases[c].template_name)
-                    return bg_error_set(err, BG_EINVAL,
-                                        "%s:%d: case \"%s\" uses template \"%s\": templates come "
-                                        "from a release: pass --rev REV (or add a release section "
-                                        "to bg-gate.json)",
-                                        suites[s]->path, suites[s]->cases[c].line,
-                                        suites[s]->cases[c].id, suites[s]->cases[c].template_name);
-    }
+    bool discover = !a->config && !cfg->path;
+    if (!templates || (!a->rev && !release_cfg && !discover))
+        return templates ? no_release_error(suites, n, NULL, err) : 0;
     char *config_in_repo = NULL;
     int rc = 0;
     if (a->config)
@@ -308,6 +314,11 @@ static int render_templates(bg_release **rel, bg_suite *const *suites, size_t n,
         rc = bg_release_resolve(rel, NULL, a->rev ? a->rev : bg_release_default_rev(),
                                 config_in_repo, err);
     free(config_in_repo);
+    if (rc == BG_EINVAL && !a->rev && !release_cfg) { /* discovery found no release */
+        char why[BG_ERROR_MSG_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        return no_release_error(suites, n, why, err);
+    }
     for (size_t s = 0; !rc && s < n; s++)
         rc = bg_template_render_suite(suites[s], *rel, err);
     if (!rc && *rel)
@@ -319,8 +330,7 @@ static int render_templates(bg_release **rel, bg_suite *const *suites, size_t n,
 static void on_progress(void *ud, size_t done, size_t total, size_t passed, size_t failed,
                         size_t errors)
 {
-    (void)total;
-    bg_progress_update(ud, done, passed, failed, errors);
+    bg_progress_update(ud, done, total, passed, failed, errors);
 }
 
 static int print_json(const bg_run *run)
@@ -404,8 +414,7 @@ static int run_eval(const bg_config *cfg, const eval_args *a, int *exit_code, bg
         rc = bg_eval_write_reports(run, g, err);
     if (rc)
         goto cleanup;
-    if (bg_log_get_level() >= BG_LOG_NORMAL)
-        bg_report_console(stderr, run, bg_log_color());
+    bg_report_console(stderr, run, bg_log_color()); /* under -q: a failed verdict only */
     bg_report_ci_annotations(run);
     if (a->json)
         print_json(run);

@@ -7,10 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bggate/deploy.h"
 #include "bggate/log.h"
 #include "bggate/release.h"
+#include "bggate/state.h"
 #include "bggate/util.h"
 #include "cli.h"
 
@@ -18,8 +20,11 @@ enum { O_REV = 1, O_AGAINST, O_EXPORT };
 
 static const bg_opt resolve_opts[] = {
     {"rev", 'r', "REV", O_REV, "revision to resolve (default: $GITHUB_SHA, $CI_COMMIT_SHA, HEAD)"},
-    {"config", 'c', "PATH", BG_OPT_CONFIG, "config path inside the repository (default bg-gate.json)"},
-    {"against", 'a', "REV", O_AGAINST, "say what changed since REV, or since the live release (\"live\")"},
+    {"config", 'c', "PATH", BG_OPT_CONFIG,
+     "config path from the repository root (default bg-gate.json); with \"..\" or absolute: from "
+     "the current directory"},
+    {"against", 'a', "REV", O_AGAINST,
+     "say what changed since REV, or since the live release (\"live\")"},
     {"export", 0, "DIR", O_EXPORT, "write the release bundle to DIR/<release-id>/"},
     {"json", 0, NULL, BG_OPT_JSON, "machine-readable output on stdout"},
     {"quiet", 'q', NULL, BG_OPT_QUIET, "only errors"},
@@ -141,18 +146,61 @@ static int print_json(const bg_release *r, const bg_release *from, const bg_rele
     return 0;
 }
 
-/* The commit on the live pool, from the state the working tree's config points at. */
-static int live_commit(char **out, const bg_release *rel, const char *config, bg_error *err)
+/* What the state the working tree's config points at records for the live pool: its
+ * commit and the manifest of its bundle (<state.dir>/bundles/<release id>/release.json). */
+static int live_pool(char **commit, char **manifest, const bg_release *rel, bg_error *err)
 {
-    char *path = bg_asprintf("%s/%s", rel->repo_root, config ? config : "bg-gate.json");
+    char *path = bg_asprintf("%s/%s", rel->repo_root, rel->config_path);
+    char *state_path = NULL;
     bg_config *cfg = NULL;
+    bg_state *st = NULL;
+    bg_deploy_settings set;
+    bool have_set = false;
     int rc = path ? bg_config_load(&cfg, path, err) : bg_error_set(err, BG_ENOMEM, "out of memory");
-    if (!rc)
-        rc = bg_deploy_live_commit(out, cfg, err);
+    if (!rc && !(rc = bg_deploy_settings_parse(&set, cfg, err))) {
+        have_set = true;
+        state_path = bg_asprintf("%s/%s.json", set.state_dir, set.environment);
+        rc = state_path ? bg_state_load(&st, state_path, set.environment, err)
+                        : bg_error_set(err, BG_ENOMEM, "out of memory");
+    }
+    if (!rc && (st->live < 0 || !st->pool[st->live].commit))
+        rc = bg_error_set(err, BG_EINVAL, "no live release recorded in %s yet", state_path);
+    if (!rc && (!(*commit = bg_strdup(st->pool[st->live].commit)) ||
+                !(*manifest = bg_asprintf(
+                      "%s/bundles/%s/release.json", set.state_dir,
+                      st->pool[st->live].release_id ? st->pool[st->live].release_id : "-"))))
+        rc = bg_error_set(err, BG_ENOMEM, "out of memory");
     if (rc)
         bg_error_prefix(err, "--against live");
+    if (have_set)
+        bg_deploy_settings_dispose(&set);
+    bg_state_free(st);
     bg_config_free(cfg);
+    free(state_path);
     free(path);
+    return rc;
+}
+
+/* The live release: resolved from git at its commit; when that commit is not in this
+ * clone (a shallow CI checkout), read from the live bundle's manifest instead, which
+ * holds everything the diff needs. */
+static int live_release(bg_release **from, const bg_release *rel, const char *config, bg_error *err)
+{
+    char *commit = NULL, *manifest = NULL;
+    int rc = live_pool(&commit, &manifest, rel, err);
+    if (!rc && (rc = bg_release_resolve(from, NULL, commit, config, err)) == BG_EINVAL &&
+        access(manifest, F_OK) == 0) {
+        bg_log_info("live commit %.12s: %s; using the live bundle %s", commit, err->msg, manifest);
+        bg_error_clear(err);
+        rc = bg_release_from_manifest(from, manifest, err);
+        if (!rc && strcmp((*from)->commit, commit) != 0)
+            bg_log_info("the live bundle was first built by commit %.12s (same release)",
+                        (*from)->commit);
+    }
+    if (rc)
+        bg_error_prefix(err, "--against live");
+    free(commit);
+    free(manifest);
     return rc;
 }
 
@@ -164,15 +212,13 @@ static int run_resolve(const resolve_args *a, bg_error *err)
     char *bundle = NULL;
     const char *rev = a->rev ? a->rev : bg_release_default_rev();
     int rc = bg_release_resolve(&rel, NULL, rev, a->config, err);
-    char *against = NULL;
-    if (!rc && a->against && strcmp(a->against, "live") == 0)
-        rc = live_commit(&against, rel, a->config, err);
-    if (!rc && a->against) {
-        rc = bg_release_resolve(&from, NULL, against ? against : a->against, a->config, err);
+    if (!rc && a->against && strcmp(a->against, "live") == 0) {
+        rc = live_release(&from, rel, a->config, err);
+    } else if (!rc && a->against) {
+        rc = bg_release_resolve(&from, NULL, a->against, a->config, err);
         if (rc)
             bg_error_prefix(err, "--against %s", a->against);
     }
-    free(against);
     if (!rc && from)
         rc = bg_release_diff_compute(&diff, from, rel, err);
     if (!rc && a->export_dir)
@@ -214,6 +260,12 @@ int bg_cmd_resolve(int argc, char **argv)
     }
     if (a.quiet)
         bg_log_set_level(BG_LOG_QUIET);
+    if (!rc && a.export_dir && !*a.export_dir)
+        rc = bg_error_set(&err, BG_EINVAL,
+                          "--export: empty path (give the directory that "
+                          "holds the bundles)");
+    if (!rc && a.config && !*a.config)
+        rc = bg_error_set(&err, BG_EINVAL, "--config: empty path");
     if (!rc)
         rc = run_resolve(&a, &err);
     if (rc) {

@@ -1,5 +1,6 @@
 /* cmd_status.c — `bg-gate status`: router weights, live and idle pool, the release on
- * each, keep-warm deadlines, a deploy that is running or died, recent history.
+ * each (commit, update time, keep-warm deadline), the health of every endpoint, the lock
+ * holder, a deploy that is running or died, recent history.
  * Human output, or the same as JSON with --json. Exit 0, or 2/3 when it cannot tell.
  */
 #include <math.h>
@@ -49,19 +50,52 @@ static const char *str(const cJSON *o, const char *key)
     return s ? s : "";
 }
 
-static void print_pool(const char *name, const cJSON *p)
+/* Each endpoint of a pool as status saw it just now. */
+static void print_health(const cJSON *h)
+{
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(h, "endpoints"))
+    {
+        bool ready = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "ready"));
+        printf("%-12s %s  %s%s\n", "", str(e, "url"), ready ? "healthy" : "UNHEALTHY: ",
+               ready ? "" : str(e, "detail"));
+    }
+}
+
+/* p: the pool's state record; h: its endpoints' health. */
+static void print_pool(const char *name, const cJSON *p, const cJSON *h)
 {
     const char *rel = str(p, "release_id");
     if (!*rel) {
         printf("%-12s (no release)\n", name);
+    } else {
+        printf("%-12s %-9s release %.12s  commit %.12s  model %s%s\n", name, str(p, "status"),
+               rel, str(p, "commit"), str(p, "served_model"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "gated")) ? "  (gated)" : "");
+        if (*str(p, "updated_at"))
+            printf("%-12s updated %s\n", "", str(p, "updated_at"));
+        const char *warm = str(p, "keep_warm_until");
+        if (*warm)
+            printf("%-12s keep warm until %s\n", "", warm);
+    }
+    print_health(h);
+}
+
+/* Who holds the lock: a running deploy, rollback, promote or abort. */
+static void print_lock(const cJSON *l)
+{
+    bool held = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(l, "held"));
+    if (!held) {
+        printf("%-12s free\n", "lock");
         return;
     }
-    printf("%-12s %-9s release %.12s  commit %.12s  model %s%s\n", name, str(p, "status"), rel,
-           str(p, "commit"), str(p, "served_model"),
-           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "gated")) ? "  (gated)" : "");
-    const char *warm = str(p, "keep_warm_until");
-    if (*warm)
-        printf("%-12s keep warm until %s\n", "", warm);
+    printf("%-12s held by pid %.0f on %s", "lock",
+           cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(l, "pid")), str(l, "host"));
+    if (*str(l, "since"))
+        printf(" since %s", str(l, "since"));
+    if (*str(l, "job_url"))
+        printf(" (%s)", str(l, "job_url"));
+    printf("\n");
 }
 
 static double num(const cJSON *o, const char *key)
@@ -115,16 +149,22 @@ static void print_human(const cJSON *s)
     else
         printf("%-12s %s: %s\n", "router", str(router, "driver"), str(router, "error"));
     const cJSON *pools = cJSON_GetObjectItemCaseSensitive(state, "pools");
-    print_pool("blue", cJSON_GetObjectItemCaseSensitive(pools, "blue"));
-    print_pool("green", cJSON_GetObjectItemCaseSensitive(pools, "green"));
+    const cJSON *health = cJSON_GetObjectItemCaseSensitive(s, "pools");
+    print_pool("blue", cJSON_GetObjectItemCaseSensitive(pools, "blue"),
+               cJSON_GetObjectItemCaseSensitive(health, "blue"));
+    print_pool("green", cJSON_GetObjectItemCaseSensitive(pools, "green"),
+               cJSON_GetObjectItemCaseSensitive(health, "green"));
+    print_lock(cJSON_GetObjectItemCaseSensitive(s, "lock"));
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(state, "deploy");
+    bool running = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "in_progress"));
     if (cJSON_IsObject(d) && strcmp(str(d, "phase"), "ramp") == 0) {
         printf("%-12s canary ramp of release %.12s, started by %s at %s\n", "deploy",
                str(d, "release_id"), str(d, "started_by"), str(d, "started_at"));
         print_ramp(d);
     } else if (cJSON_IsObject(d))
-        printf("%-12s UNFINISHED: phase \"%s\", target %s, started by %s at %s\n", "deploy",
-               str(d, "phase"), str(d, "target"), str(d, "started_by"), str(d, "started_at"));
+        printf("%-12s %s: phase \"%s\", target %s, started by %s at %s\n", "deploy",
+               running ? "IN PROGRESS" : "UNFINISHED", str(d, "phase"), str(d, "target"),
+               str(d, "started_by"), str(d, "started_at"));
     else
         printf("%-12s none in progress\n", "deploy");
     if (*str(state, "last_outcome"))
@@ -157,8 +197,9 @@ int bg_cmd_status(int argc, char **argv)
     int rc = bg_opts_parse(status_opts, argc, argv, on_option, &a, NULL, 0, &err);
     if (!rc && a.help) {
         bg_opts_help(stdout, "bg-gate status [--config FILE] [--json]",
-                     "Show router weights, the release on each pool, keep-warm deadlines, an\n"
-                     "unfinished deploy and recent history.",
+                     "Show router weights, the release on each pool, the health of every\n"
+                     "endpoint, the lock holder, keep-warm deadlines, a deploy in progress or\n"
+                     "unfinished, and recent history.",
                      status_opts);
         return BG_EXIT_OK;
     }

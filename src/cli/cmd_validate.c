@@ -1,16 +1,19 @@
-/* cmd_validate.c — `bg-gate validate`: check bg-gate.json and every suite it names
- * (or --suite) without sending a request. Exit 0 valid, 2 with the first error.
+/* cmd_validate.c — `bg-gate validate`: check bg-gate.json (its `release` section with the
+ * rules of `resolve`) and every suite it names (or --suite) without sending a request or
+ * reading git. Exit 0 valid, 2 with the first error.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bggate/config.h"
 #include "bggate/deploy.h"
-#include "bggate/hooks.h"
-#include "bggate/pool.h"
-#include "bggate/router.h"
 #include "bggate/evaluate.h"
+#include "bggate/hooks.h"
+#include "bggate/json.h"
 #include "bggate/log.h"
+#include "bggate/pool.h"
+#include "bggate/release.h"
+#include "bggate/router.h"
 #include "bggate/suite.h"
 #include "cli.h"
 
@@ -110,6 +113,20 @@ static int validate_hooks(const bg_config *cfg, bg_error *err)
     return rc;
 }
 
+/* The `release` section with the rules `resolve` applies (release.h), without reading
+ * git, then duplicate keys anywhere (cJSON would silently use the first). */
+static int validate_document(const bg_config *cfg, bg_error *err)
+{
+    if (!cfg->root)
+        return 0;
+    int rc = bg_release_check_section(cfg->root, err); /* its own duplicate messages first */
+    if (!rc)
+        rc = bg_json_check_duplicates(cfg->root, "", err);
+    if (rc && cfg->path)
+        bg_error_prefix(err, "%s", cfg->path);
+    return rc;
+}
+
 int bg_cmd_validate(int argc, char **argv)
 {
     validate_args a = {0};
@@ -136,6 +153,8 @@ int bg_cmd_validate(int argc, char **argv)
         for (size_t i = 0; cfg->gate.suites && i < a.n_suites; i++)
             cfg->gate.suites[cfg->gate.n_suites++] = strdup(a.suites[i]);
     }
+    if (!rc)
+        rc = validate_document(cfg, &err);
     if (!rc)
         rc = validate_deploy_sections(cfg, &err);
     if (!rc)

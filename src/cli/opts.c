@@ -1,10 +1,26 @@
 /* opts.c — a small getopt_long replacement driven by a command's option table, so the
  * same table parses flags, prints --help and words usage errors. Accepts "--name value",
  * "--name=value", "-x value", bundled short flags ("-vv") and "--" to end options.
+ * Every command also takes --version (not in its table): it prints the version line of
+ * `bg-gate --version` and exits 0 at once, as GNU tools do.
  */
+#include <curl/curl.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "bggate/version.h"
 #include "cli.h"
+
+#define VERSION_HELP "print the version and exit"
+
+/* The same line as `bg-gate --version` (main.c). */
+static void print_version_and_exit(void)
+{
+    curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    printf("bg-gate %s (libcurl %s)\n", BG_VERSION, v ? v->version : "?");
+    fflush(stdout);
+    exit(BG_EXIT_OK);
+}
 
 static const bg_opt *find_long(const bg_opt *t, const char *name, size_t n)
 {
@@ -77,6 +93,9 @@ int bg_opts_parse(const bg_opt *table, int argc, char **argv, bg_opt_fn fn, void
             only_positional = true;
             continue;
         }
+        /* only where an option may stand: a value ("-H --version") was consumed above */
+        if (!only_positional && strcmp(a, "--version") == 0 && !find_long(table, "version", 7))
+            print_version_and_exit();
         if (!only_positional && a[0] == '-' && a[1] == '-')
             rc = parse_long(table, argc, argv, &i, fn, ud, err);
         else if (!only_positional && a[0] == '-' && a[1])
@@ -104,4 +123,6 @@ void bg_opts_help(FILE *f, const char *usage, const char *summary, const bg_opt 
                      o->arg ? o->arg : "");
         fprintf(f, "  %-30s %s\n", left, o->help);
     }
+    if (!find_long(table, "version", 7))
+        fprintf(f, "  %-30s %s\n", "    --version", VERSION_HELP);
 }

@@ -408,10 +408,8 @@ int bg_config_parse(bg_config **out, const char *path, const char *text, size_t 
     const char *end = NULL;
     cfg->root = cJSON_ParseWithLengthOpts(text, len, &end, false);
     if (!cfg->root) {
-        const char *at = cJSON_GetErrorPtr();
         int line = 1, col = 1;
-        if (at && at >= text && at <= text + len)
-            bg_text_position(text, (size_t)(at - text), &line, &col);
+        bg_json_error_position(text, len, cJSON_GetErrorPtr(), &line, &col);
         rc = bg_error_set(err, BG_EINVAL, "%s:%d:%d: invalid JSON", path, line, col);
         goto cleanup;
     }
@@ -428,7 +426,11 @@ int bg_config_parse(bg_config **out, const char *path, const char *text, size_t 
         rc = bg_error_set(err, BG_EINVAL, "%s: expected a JSON object at the top level", path);
         goto cleanup;
     }
-    rc = bg_json_check_keys(cfg->root, top_keys, "", err);
+    /* cJSON keeps both members of a duplicated key and reads the first: a second
+     * "thresholds" pasted further down would be silently ignored */
+    rc = bg_json_check_duplicates(cfg->root, "", err);
+    if (!rc)
+        rc = bg_json_check_keys(cfg->root, top_keys, "", err);
     const cJSON *gate = cJSON_GetObjectItemCaseSensitive(cfg->root, "gate");
     if (!rc && gate)
         rc = parse_gate(cfg, gate, err);

@@ -11,13 +11,23 @@
 #include "bggate/buf.h"
 #include "bggate/cancel.h"
 #include "bggate/ci.h"
+#include "bggate/evaluate.h"
+#include "bggate/limits.h"
 #include "bggate/log.h"
 #include "bggate/openai.h"
 #include "bggate/util.h"
 #include "deploy_internal.h"
+#include "recover.h"
 
 #define VERIFY_SETTLE_MS 5000 /* how long a router may take to apply new weights */
 #define VERIFY_RETRY_MS 20
+#define VERIFY_REQUEST_MS 30000L   /* one verify request, once the flip is visible */
+#define VERIFY_MIN_REQUEST_MS 2000 /* one request while the flip settles, at the least */
+#define RESTORE_CHECK_REQUESTS 3 /* answers in a row that prove a restore took effect */
+
+/* Set while bg_deploy_check_restored verifies a restore: that verification must run to
+ * its end after SIGINT/SIGTERM, which stop every other verification. */
+static bool verify_through_signal;
 
 int bg_deploy_ctx_open(deploy_ctx *c, const bg_config *cfg, bool take_lock, bg_error *err)
 {
@@ -177,26 +187,50 @@ typedef struct verify_resp {
     size_t header_len;
 } verify_resp;
 
+/* The upstream that answered, from the value of the upstream header: nginx's
+ * $upstream_addr lists every upstream tried ("a, b"), the last one answered. */
+static void last_upstream(char *out, size_t outsz, const char *val, size_t vl)
+{
+    while (vl && (*val == ' ' || *val == '\t'))
+        val++, vl--;
+    while (vl && (val[vl - 1] == '\r' || val[vl - 1] == '\n' || val[vl - 1] == ' '))
+        vl--;
+    const char *last = val;
+    for (size_t i = 0; i < vl; i++)
+        if (val[i] == ',' || val[i] == ' ')
+            last = val + i + 1;
+    vl -= (size_t)(last - val);
+    snprintf(out, outsz, "%.*s", (int)vl, last);
+}
+
+/* 0 when `upstream` (the last of the header's value) is an endpoint of pool `target`. */
+static int check_upstream(const deploy_ctx *c, bg_pool_id target, const char *header,
+                          const char *upstream, bg_error *err)
+{
+    bool ours = false;
+    char hp[300];
+    for (size_t i = 0; i < c->pools.pool[target].n_endpoints && !ours; i++) {
+        endpoint_hostport(hp, sizeof hp, c->pools.pool[target].endpoints[i]);
+        ours = strcmp(hp, upstream) == 0;
+    }
+    if (!upstream[0])
+        return bg_error_set(err, BG_EPROTO,
+                            "the router sent no %s header (see the router snippet in README)",
+                            header);
+    if (!ours)
+        return bg_error_set(err, BG_EPROTO, "answered by upstream %s, which is not in pool %s",
+                            upstream, bg_pool_name(target));
+    return 0;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     verify_resp *v = ud;
     size_t len = size * n;
     if (v->header && len > v->header_len + 1 && strncasecmp(p, v->header, v->header_len) == 0 &&
-        p[v->header_len] == ':') {
-        const char *val = p + v->header_len + 1;
-        size_t vl = len - v->header_len - 1;
-        while (vl && (*val == ' ' || *val == '\t'))
-            val++, vl--;
-        while (vl && (val[vl - 1] == '\r' || val[vl - 1] == '\n' || val[vl - 1] == ' '))
-            vl--;
-        /* $upstream_addr lists every upstream tried ("a, b"): the last one answered */
-        const char *last = val;
-        for (size_t i = 0; i < vl; i++)
-            if (val[i] == ',' || val[i] == ' ')
-                last = val + i + 1;
-        vl -= (size_t)(last - val);
-        snprintf(v->upstream, sizeof v->upstream, "%.*s", (int)vl, last);
-    }
+        p[v->header_len] == ':')
+        last_upstream(v->upstream, sizeof v->upstream, p + v->header_len + 1,
+                      len - v->header_len - 1);
     return len;
 }
 
@@ -208,7 +242,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 
 /* One verification request; returns 0 when it was answered by `target` with `served`. */
 static int verify_one(deploy_ctx *c, const char *url, const char *body, bg_pool_id target,
-                      const char *served, bg_error *err)
+                      const char *served, long timeout_ms, bg_error *err)
 {
     verify_resp v = {.header = bg_router_upstream_header(c->router)};
     v.header_len = v.header ? strlen(v.header) : 0;
@@ -232,7 +266,7 @@ static int verify_one(deploy_ctx *c, const char *url, const char *body, bg_pool_
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &v);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, eb);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     /* a new connection each time: a kept-alive one could predate the flip */
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
@@ -243,7 +277,9 @@ static int verify_one(deploy_ctx *c, const char *url, const char *body, bg_pool_
     bg_response resp;
     bg_response_init(&resp);
     bg_error perr = {0};
-    if (cc != CURLE_OK)
+    if (cc == CURLE_OPERATION_TIMEDOUT)
+        rc = bg_error_set(err, BG_ETIMEOUT, "%s: no answer within %ld ms", url, timeout_ms);
+    else if (cc != CURLE_OK)
         rc = bg_error_set(err, BG_ENET, "%s: %s", url, eb[0] ? eb : curl_easy_strerror(cc));
     else if (status != 200)
         rc = bg_error_set(err, BG_EPROTO, "%s: HTTP %ld", url, status);
@@ -252,25 +288,124 @@ static int verify_one(deploy_ctx *c, const char *url, const char *body, bg_pool_
     else if (strcmp(resp.model, served) != 0)
         rc = bg_error_set(err, BG_EPROTO, "answered by model \"%s\", not \"%s\"", resp.model,
                           served);
-    if (!rc && v.header) {
-        bool ours = false;
-        char hp[300];
-        for (size_t i = 0; i < c->pools.pool[target].n_endpoints && !ours; i++) {
-            endpoint_hostport(hp, sizeof hp, c->pools.pool[target].endpoints[i]);
-            ours = strcmp(hp, v.upstream) == 0;
-        }
-        if (!v.upstream[0])
-            rc = bg_error_set(err, BG_EPROTO, "the router sent no %s header (see the router "
-                                              "snippet in README)", v.header);
-        else if (!ours)
-            rc = bg_error_set(err, BG_EPROTO, "answered by upstream %s, which is not in pool %s",
-                              v.upstream, bg_pool_name(target));
-    }
+    if (!rc && v.header)
+        rc = check_upstream(c, target, v.header, v.upstream, err);
+    /* the smoke prompt's one assertion: an answer at all */
+    if (!rc && resp.text.len == 0)
+        rc = bg_error_set(err, BG_EPROTO, "%s answered with an empty text",
+                          bg_pool_name(target));
     bg_response_dispose(&resp);
     curl_slist_free_all(h);
     curl_easy_cleanup(e);
     bg_buf_dispose(&v.body);
     return rc;
+}
+
+/* ---- promotion.verify_suite: golden cases through the router ---- */
+
+/* Every answer of the verify suite must come from the target pool: the runner reports
+ * the upstream header of each one. */
+typedef struct suite_check {
+    const deploy_ctx *c;
+    bg_pool_id target;
+    const char *header;
+    bg_suite **suites;
+    char bad[BG_ERROR_MSG_MAX]; /* the first answer from elsewhere, "" when none */
+} suite_check;
+
+static void on_suite_upstream(void *ud, size_t s, size_t k, const char *value)
+{
+    suite_check *sc = ud;
+    char upstream[256];
+    bg_error e = {0};
+    if (sc->bad[0])
+        return;
+    last_upstream(upstream, sizeof upstream, value, strlen(value));
+    if (check_upstream(sc->c, sc->target, sc->header, upstream, &e) == 0)
+        return;
+    const bg_case *kase = &sc->suites[s]->cases[k];
+    snprintf(sc->bad, sizeof sc->bad, "case \"%s\" (%s:%d): %s", kase->id, sc->suites[s]->path,
+             kase->line, e.msg);
+}
+
+/* The first case of the run that did not pass, as "case "id" (file:line): why". */
+static int suite_verdict(const bg_run *run, const suite_check *sc, bg_error *err)
+{
+    for (size_t s = 0; s < run->n_suites; s++)
+        for (size_t k = 0; k < run->suites[s]->n_cases; k++) {
+            const bg_case_result *r = &run->cases[s][k];
+            if (r->runs && r->passed == r->runs)
+                continue;
+            const bg_case *kase = &run->suites[s]->cases[k];
+            return bg_error_set(err, BG_EPROTO, "verify suite: case \"%s\" (%s:%d) failed: %s",
+                                kase->id, run->suites[s]->path, kase->line,
+                                r->error    ? r->error
+                                : r->failure ? r->failure
+                                             : "it did not run");
+        }
+    if (sc->bad[0])
+        return bg_error_set(err, BG_EPROTO, "verify suite: %s", sc->bad);
+    return 0;
+}
+
+#define VERIFY_SUITE_CONCURRENCY 4 /* it runs on live traffic's router: stay gentle */
+
+/* Runs promotion.verify_suite once through router.endpoint with the eval engine: every
+ * case must pass its assertions and every answer come from `target`. */
+static int verify_suite(deploy_ctx *c, bg_pool_id target, const char *served, bg_error *err)
+{
+    bg_suite **suites = NULL;
+    size_t n = 0;
+    bg_run *run = NULL;
+    const char *key = NULL;
+    const char *endpoint = bg_router_endpoint(c->router);
+    int rc = bg_deploy_verify_suite_load(&suites, &n, c->cfg, err);
+    if (rc || !suites)
+        return rc;
+    suite_check sc = {.c = c, .target = target, .suites = suites,
+                      .header = bg_router_upstream_header(c->router)};
+    rc = bg_eval_api_key(&key, c->cfg->gate.api_key_env, err);
+    if (!rc)
+        rc = bg_run_new_borrowing(&run, suites, n, err);
+    if (!rc) {
+        bg_runner_opts o;
+        bg_eval_runner_opts(&o, &c->cfg->gate, key);
+        o.endpoints = &endpoint;
+        o.n_endpoints = 1;
+        o.model = served;
+        o.rate = 0;
+        o.repeat = 1;
+        if (o.concurrency > VERIFY_SUITE_CONCURRENCY)
+            o.concurrency = VERIFY_SUITE_CONCURRENCY;
+        o.report_header = sc.header;
+        o.on_header = sc.header ? on_suite_upstream : NULL;
+        o.on_header_ud = &sc;
+        rc = bg_runner_run(run, &o, err);
+    }
+    if (!rc && bg_cancelled() && !verify_through_signal)
+        rc = bg_error_set(err, BG_ECANCELED, "interrupted during the verify suite");
+    if (!rc)
+        rc = suite_verdict(run, &sc, err);
+    else if (rc != BG_ECANCELED)
+        bg_error_prefix(err, "verify suite");
+    if (!rc)
+        bg_log_info("    verify suite: %zu case(s) through the router passed, every answer "
+                    "from %s",
+                    bg_run_case_count(run), bg_pool_name(target));
+    bg_run_free(run);
+    for (size_t i = 0; i < n; i++)
+        bg_suite_free(suites[i]);
+    free(suites);
+    return rc;
+}
+
+/* promotion.verify "model-only": the documented opt-out for routers that cannot add an
+ * upstream header. bg_deploy_settings_parse refused anything else without one. */
+static bool verify_model_only(const bg_config *cfg)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(cfg->root, "promotion");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(p, "verify");
+    return cJSON_IsString(v) && strcmp(v->valuestring, "model-only") == 0;
 }
 
 int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long n,
@@ -280,9 +415,13 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
     if (!base)
         return bg_error_set(err, BG_EINVAL,
                             "router.endpoint is not set: a flip cannot be verified");
-    if (!bg_router_upstream_header(c->router))
-        bg_log_warn("router.upstream_header is not set: verifying by model name only, which "
-                    "servers that echo the requested model cannot prove");
+    if (!bg_router_upstream_header(c->router) && !verify_model_only(c->cfg))
+        return bg_error_set(err, BG_EINVAL,
+                            "router.upstream_header is not set: a flip cannot be verified");
+    if (!bg_router_upstream_header(c->router) && !verify_through_signal)
+        bg_log_warn("promotion.verify is \"model-only\": the flip is verified by the model "
+                    "name only, which a server that echoes the requested model (llama.cpp) "
+                    "cannot prove; traffic still reaching the old pool could go unnoticed");
     size_t bl = strlen(base);
     while (bl && base[bl - 1] == '/')
         bl--;
@@ -305,15 +444,37 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
      * stray answer from the old pool restarts the count, after it the flip failed. */
     double t0 = bg_now_ms(), deadline = t0 + VERIFY_SETTLE_MS, streak_t0 = t0;
     long streak = 0, mixed = 0;
+    bool last_try = false; /* the settle window is over: one request with the full timeout */
     while (!rc && streak < n) {
+        if (bg_cancelled() && !verify_through_signal) {
+            rc = bg_error_set(err, BG_ECANCELED, "interrupted after %ld of %ld answers", streak, n);
+            break;
+        }
         bg_error one = {0};
         double sent = bg_now_ms();
-        if (verify_one(c, url, body, target, served, &one) == 0) {
+        /* Until the flip is visible a request may still land on the old pool, whose
+         * answers can take long (a big model, long generations): it must not eat the
+         * whole settle window, so it gets only what is left of it (at least 2 s). */
+        long timeout = VERIFY_REQUEST_MS;
+        if (streak == 0 && !last_try) {
+            double left = deadline - sent;
+            timeout = left > VERIFY_MIN_REQUEST_MS ? (long)left : VERIFY_MIN_REQUEST_MS;
+        }
+        int one_rc = verify_one(c, url, body, target, served, timeout, &one);
+        if (one_rc == 0) {
             if (streak++ == 0)
                 streak_t0 = sent; /* the flip is visible from this request on */
             continue;
         }
-        if (bg_now_ms() >= deadline || bg_cancelled()) {
+        /* Our own cap cut the request short at the end of the window, so it is not known
+         * who was answering (a new pool can be slow too): one more, at full length. */
+        if (bg_now_ms() >= deadline && one_rc == BG_ETIMEOUT && timeout < VERIFY_REQUEST_MS &&
+            !last_try) {
+            last_try = true;
+            streak = 0;
+            continue;
+        }
+        if (bg_now_ms() >= deadline) { /* a signal is seen at the top of the loop */
             rc = bg_error_set(err, one.code ? one.code : BG_EPROTO,
                               "after %d ms, %ld of %ld answers in a row came from %s: %s",
                               VERIFY_SETTLE_MS, streak, n, bg_pool_name(target), one.msg);
@@ -328,6 +489,10 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
                     "%s",
                     n, bg_pool_name(target), served, streak_t0 - t0,
                     mixed ? " (the router still answered from the old pool for a moment)" : "");
+    /* the flip has settled; now the golden cases, unless this only checks a restore
+     * (bg_deploy_check_restored: that pool passed its own verification before) */
+    if (!rc && !verify_through_signal)
+        rc = verify_suite(c, target, served, err);
     free(url);
     free(body);
     return rc;
@@ -337,31 +502,134 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
 
 #define DRAIN_POLL_MS 250
 
-/* Waits until the old pool has no request in flight, up to drain_timeout_s. */
+/* Waits until the old pool has no request in flight, up to drain_timeout_s. SIGINT/SIGTERM
+ * end the wait (the caller sees bg_cancelled()): the new pool was verified and keeps the
+ * traffic, the old one is only left to finish what it has. */
 void bg_deploy_drain(deploy_ctx *c, bg_pool_id old)
 {
     double deadline = bg_now_ms() + (double)c->set.drain_timeout_s * 1000.0;
+    double inflight = -1; /* unknown until a gauge was read */
     for (;;) {
-        double inflight = 0;
+        if (bg_cancelled()) {
+            char seen[64] = "";
+            if (inflight >= 0)
+                snprintf(seen, sizeof seen, " (%.0f request(s) in flight at the last look)",
+                         inflight);
+            bg_log_warn("drain: interrupted by signal %d before %s finished its requests%s",
+                        bg_cancel_signal(), bg_pool_name(old), seen);
+            return;
+        }
         bg_error e = {0};
         /* the router's own count (HAProxy: sessions + queue) when it has one, else the
          * pool's in-flight gauge */
-        int rc = bg_router_inflight(c->router, old, &inflight, &e);
+        double now = 0;
+        int rc = bg_router_inflight(c->router, old, &now, &e);
         if (rc != 0)
-            rc = bg_pool_inflight(&c->pools.pool[old], c->set.drain_metric, &inflight, &e);
+            rc = bg_pool_inflight(&c->pools.pool[old], c->set.drain_metric, &now, &e);
         if (rc == BG_ENOTSUP) {
             bg_log_info("    drain: %s exposes no in-flight gauge; not waiting", bg_pool_name(old));
             return;
         }
-        if (rc == 0 && inflight <= 0) {
+        if (rc == 0)
+            inflight = now;
+        if (rc == 0 && now <= 0) {
             bg_log_info("    drain: %s has no request in flight", bg_pool_name(old));
             return;
         }
-        if (bg_now_ms() >= deadline || bg_cancelled()) {
-            bg_log_warn("drain: %s still had %.0f request(s) in flight after %ld s",
-                        bg_pool_name(old), inflight, c->set.drain_timeout_s);
+        if (bg_now_ms() >= deadline && !bg_cancelled()) {
+            if (rc == 0)
+                bg_log_warn("drain: %s still had %.0f request(s) in flight after %ld s",
+                            bg_pool_name(old), now, c->set.drain_timeout_s);
+            else
+                bg_log_warn("drain: gave up on %s after %ld s: %s", bg_pool_name(old),
+                            c->set.drain_timeout_s, e.msg);
             return;
         }
-        usleep(DRAIN_POLL_MS * 1000);
+        if (!bg_cancelled())
+            usleep(DRAIN_POLL_MS * 1000);
     }
+}
+
+/* ---- checking a restore ---- */
+
+static size_t on_body_buf(char *p, size_t size, size_t n, void *ud)
+{
+    return bg_buf_append(ud, p, size * n) ? 0 : size * n;
+}
+
+/* The model a pool serves, asked from its first endpoint (GET /models): for a pool
+ * bg-gate did not deploy (the state does not know its model). Caller frees *out. */
+static int pool_served_model(char **out, const bg_pool_config *pool, bg_error *err)
+{
+    *out = NULL;
+    if (!pool->n_endpoints)
+        return bg_error_set(err, BG_EINVAL, "no endpoints");
+    char *url = bg_asprintf("%s/models", pool->endpoints[0]);
+    CURL *e = curl_easy_init();
+    struct curl_slist *h = NULL;
+    char *auth = pool->api_key ? bg_asprintf("Authorization: Bearer %s", pool->api_key) : NULL;
+    if (auth)
+        h = curl_slist_append(h, auth);
+    bg_buf body;
+    bg_buf_init(&body, BG_MAX_RESPONSE_BODY);
+    char eb[CURL_ERROR_SIZE] = "";
+    curl_easy_setopt(e, CURLOPT_URL, url ? url : "");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body_buf);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, eb);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    CURLcode cc = curl_easy_perform(e);
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    int rc = 0;
+    if (cc != CURLE_OK)
+        rc = bg_error_set(err, BG_ENET, "%s: %s", url, eb[0] ? eb : curl_easy_strerror(cc));
+    else if (status != 200)
+        rc = bg_error_set(err, BG_ENET, "%s: HTTP %ld", url, status);
+    else
+        rc = bg_openai_parse_models(out, bg_buf_cstr(&body), body.len, err);
+    bg_buf_dispose(&body);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(e);
+    free(auth);
+    free(url);
+    return rc;
+}
+
+int bg_deploy_check_restored(deploy_ctx *c, const bg_weights *w, char *why, size_t whysz)
+{
+    int live = bg_weights_live(w);
+    if (live < 0 || !bg_router_endpoint(c->router))
+        return 0; /* no single pool to check, or no public endpoint to check it through */
+    bg_pool_id p = (bg_pool_id)live;
+    double t0 = bg_now_ms();
+    char *asked = NULL;
+    bg_error e = {0};
+    const char *served = c->state->pool[p].served_model;
+    int rc = served ? 0 : pool_served_model(&asked, &c->pools.pool[p], &e);
+    if (!rc) {
+        long n = c->set.verify_requests < RESTORE_CHECK_REQUESTS ? c->set.verify_requests
+                                                                 : RESTORE_CHECK_REQUESTS;
+        verify_through_signal = true;
+        rc = bg_deploy_verify(c, p, served ? served : asked, n > 0 ? n : 1, &e);
+        verify_through_signal = false;
+    }
+    free(asked);
+    char msg[BG_ERROR_MSG_MAX] = "";
+    if (rc)
+        snprintf(msg, sizeof msg,
+                 "the router was put back to %s 100 %% but the check through %s failed: %s "
+                 "— live traffic may still reach the other pool or fail; check the router now",
+                 bg_pool_name(p), bg_router_endpoint(c->router), e.msg);
+    if (rc)
+        bg_log_error("%s", msg);
+    else
+        bg_log_info("    restore checked: %s answers through the router", bg_pool_name(p));
+    if (bg_run_add_phase(c->report, "restore-check", (bg_now_ms() - t0) / 1000.0, rc ? msg : NULL))
+        bg_log_warn("out of memory recording phase restore-check");
+    if (rc && why)
+        bg_strlcpy(why, msg, whysz);
+    return rc;
 }

@@ -22,6 +22,7 @@
 #include "bggate/template.h"
 #include "bggate/util.h"
 #include "deploy_internal.h"
+#include "recover.h"
 
 typedef struct cycle {
     deploy_ctx c;
@@ -43,61 +44,12 @@ typedef struct cycle {
     bool attempted;           /* there was something to deploy: post_deploy runs */
     bool blocked;             /* a pre_* hook said no: decision "blocked-by-hook" */
     char blocked_why[BG_ERROR_MSG_MAX];
+    char restore_why[BG_ERROR_MSG_MAX]; /* a restore of the router failed or did not take */
 } cycle;
 
 static bool weights_equal(const bg_weights *a, const bg_weights *b)
 {
     return a->w[0] == b->w[0] && a->w[1] == b->w[1];
-}
-
-/* A deploy that died (SIGKILL, a lost runner) left its phase behind. If it may have
- * moved traffic to a pool that was never verified, put the router back. */
-static int recover_interrupted(cycle *y, bg_error *err)
-{
-    bg_state *st = y->c.state;
-    if (!st->phase)
-        return 0;
-    bg_log_warn("the previous deploy (%s) did not finish: it stopped in phase \"%s\"",
-                st->started_by ? st->started_by : "unknown", st->phase);
-    bool traffic_moved = strcmp(st->phase, "flip") == 0 || strcmp(st->phase, "verify") == 0 ||
-                         strcmp(st->phase, "ramp") == 0;
-    bg_weights now;
-    int rc = bg_router_get(y->c.router, &now, err);
-    if (rc)
-        return rc;
-    if (traffic_moved && st->has_weights_before && !weights_equal(&now, &st->weights_before)) {
-        char text[64];
-        bg_weights_format(text, sizeof text, &st->weights_before);
-        bg_log_warn("restoring the router to the weights before that deploy: %s", text);
-        if ((rc = bg_router_set(y->c.router, &st->weights_before, err)))
-            return rc;
-        now = st->weights_before;
-    }
-    bool verified = strcmp(st->phase, "drain") == 0;
-    if (verified && st->target >= 0 && bg_weights_live(&now) == st->target) {
-        /* it died while draining: the new pool had passed verification and has the
-         * traffic, so it is the live pool; the old one stays warm */
-        int old = (int)bg_pool_other((bg_pool_id)st->target);
-        bg_state_set_str(&st->pool[st->target].status, "live");
-        st->pool[st->target].gated = true;
-        if (st->pool[old].release_id) {
-            bg_state_set_str(&st->pool[old].status, "warm");
-            st->pool[old].keep_warm_until = bg_wall_s() + (double)y->c.set.keep_warm_s;
-        }
-    } else if (st->target >= 0 && st->pool[st->target].status &&
-               strcmp(st->pool[st->target].status, "live") != 0) {
-        bg_state_set_str(&st->pool[st->target].status, "failed");
-    }
-    st->has_weights = true;
-    st->weights = now;
-    st->live = bg_weights_live(&now);
-    bg_deploy_history(&y->c, "recover", st->target, "interrupted",
-                      "recovered from a deploy that died");
-    bg_state_set_str(&st->phase, NULL);
-    cJSON_Delete(st->ramp);
-    st->ramp = NULL;
-    st->target = -1;
-    return bg_deploy_ctx_save(&y->c, err);
 }
 
 /* Which pool is live according to the router; drift against our state stops us. */
@@ -198,8 +150,7 @@ static void adopt_eval_run(cycle *y, bg_run *run)
 static void on_gate_progress(void *ud, size_t done, size_t total, size_t passed, size_t failed,
                              size_t errors)
 {
-    (void)total;
-    bg_progress_update(ud, done, passed, failed, errors);
+    bg_progress_update(ud, done, total, passed, failed, errors);
 }
 
 /* The gate: the eval engine against the idle pool's endpoints. *passed set on success. */
@@ -265,7 +216,9 @@ static int run_gate(cycle *y, bool *passed, bg_error *err)
     return rc;
 }
 
-/* Puts the router back where it was before this deploy (SIGTERM, failed verify). */
+/* Puts the router back where it was before this deploy (SIGTERM, failed verify), then
+ * checks through the router that the old pool answers again: a reload that did not take
+ * leaves traffic on the pool that just failed, and must not go unnoticed. */
 static void restore_router(cycle *y)
 {
     if (!y->flipped)
@@ -274,13 +227,17 @@ static void restore_router(cycle *y)
     char text[64];
     bg_weights_format(text, sizeof text, &y->before);
     if (bg_router_set(y->c.router, &y->before, &e)) {
-        bg_log_error("could not restore the router to %s: %s", text, e.msg);
+        snprintf(y->restore_why, sizeof y->restore_why,
+                 "could not restore the router to %s: %s", text, e.msg);
+        bg_log_error("%s", y->restore_why);
         return;
     }
     bg_log_warn("router restored to %s", text);
     y->c.state->has_weights = true;
     y->c.state->weights = y->before;
+    y->c.state->live = bg_weights_live(&y->before);
     y->flipped = false;
+    bg_deploy_check_restored(&y->c, &y->before, y->restore_why, sizeof y->restore_why);
 }
 
 static void mark_pool(cycle *y, bg_pool_id p, const char *status, bool gated)
@@ -480,6 +437,9 @@ static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     if ((rc = bg_deploy_phase_begin(&y->c, "verify", err)))
         return rc;
     rc = bg_deploy_verify(&y->c, y->idle, y->rel->served_name, y->c.set.verify_requests, err);
+    if (rc && bg_cancelled()) /* a failed answer after the signal is the signal's doing */
+        rc = bg_error_set(err, BG_ECANCELED, "interrupted by signal %d during verification",
+                          bg_cancel_signal());
     bg_deploy_phase_end(&y->c, rc ? err->msg : NULL);
     if (rc && rc != BG_ECANCELED) {
         bg_log_error("verification failed: %s", err->msg);
@@ -492,7 +452,7 @@ static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
         return rc;
     if (y->live >= 0 && (rc = bg_deploy_phase_begin(&y->c, "drain", err)) == 0) {
         bg_deploy_drain(&y->c, (bg_pool_id)y->live);
-        bg_deploy_phase_end(&y->c, NULL);
+        bg_deploy_phase_end(&y->c, bg_cancelled() ? "interrupted" : NULL);
     }
     bg_state *st = y->c.state;
     mark_pool(y, y->idle, "live", true);
@@ -504,6 +464,16 @@ static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     st->live = (int)y->idle;
     y->flipped = false;
     *outcome = BG_OUTCOME_PROMOTED;
+    /* A signal while draining: the flip was verified, so the new pool is the last safe
+     * state and keeps the traffic (moving it back would be a second, unverified flip).
+     * The deploy still did not finish: exit 3, recorded as interrupted. */
+    if (!rc && y->live >= 0 && bg_cancelled())
+        rc = bg_error_set(err, BG_ECANCELED,
+                          "promoted, then interrupted by signal %d while draining: %s is live "
+                          "and verified; %s stays warm for rollback but may not have finished "
+                          "its requests in flight",
+                          bg_cancel_signal(), bg_pool_name(y->idle),
+                          bg_pool_name((bg_pool_id)y->live));
     return rc;
 }
 
@@ -533,7 +503,8 @@ static int begin_cycle(cycle *y, bg_error *err)
     bg_state_set_str(&st->started_by, by);
     free(by);
     st->started_at = bg_wall_s();
-    return recover_interrupted(y, err);
+    /* a deploy that died left its phase behind: undo what it may have done unverified */
+    return bg_deploy_recover(&y->c, NULL, err);
 }
 
 /* Resolve and decide whether there is anything to deploy. */
@@ -694,8 +665,12 @@ static void finish(cycle *y, bg_deploy_outcome outcome, int rc, const bg_error *
         cJSON_Delete(st->ramp);
         st->ramp = NULL;
     }
-    bg_deploy_history(&y->c, "deploy", (int)y->idle, name,
-                      rc ? err->msg : y->blocked ? y->blocked_why : y->why[0] ? y->why : NULL);
+    const char *msg = rc ? err->msg : y->blocked ? y->blocked_why : y->why[0] ? y->why : NULL;
+    char *with_restore = y->restore_why[0] ? bg_asprintf("%s; %s", msg ? msg : name,
+                                                         y->restore_why)
+                                           : NULL;
+    bg_deploy_history(&y->c, "deploy", (int)y->idle, name, with_restore ? with_restore : msg);
+    free(with_restore);
     if (!paused)
         st->target = -1;
     bg_weights after;

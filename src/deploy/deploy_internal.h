@@ -69,4 +69,10 @@ int bg_ramp_run(bg_ramp_outcome *out, char *why, size_t whysz, deploy_ctx *c,
 void bg_deploy_history(deploy_ctx *c, const char *action, int pool, const char *outcome,
                        const char *message);
 
+/* promotion.verify_suite, loaded (relative to the config file; template cases refused:
+ * promote and rollback have no release to render them from). *out NULL and *n 0 when
+ * the config names none. Errors are prefixed "promotion.verify_suite". */
+int bg_deploy_verify_suite_load(bg_suite ***out, size_t *n, const bg_config *cfg,
+                                bg_error *err);
+
 #endif

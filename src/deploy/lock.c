@@ -234,3 +234,29 @@ void bg_lock_release(bg_lock *l)
     free(l->path);
     free(l);
 }
+
+int bg_lock_peek(bg_lock_holder *out, const char *path, bg_error *err)
+{
+    memset(out, 0, sizeof *out);
+    /* read only: even a shared flock would make a deploy starting now exit 4 */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : bg_error_set(err, BG_EIO, "%s: %s", path, strerror(errno));
+    holder h;
+    read_holder(&h, fd);
+    close(fd);
+    out->recorded = h.pid != 0 || h.host[0] != '\0';
+    out->pid = h.pid;
+    bg_strlcpy(out->host, h.host, sizeof out->host);
+    bg_strlcpy(out->started_at, h.started_at, sizeof out->started_at);
+    bg_strlcpy(out->job_url, h.job_url, sizeof out->job_url);
+    if (!out->recorded)
+        return 0;
+    char own[256];
+    own_host(own, sizeof own);
+    out->same_host = strcmp(h.host, own) == 0;
+    /* a record outlives a SIGKILLed holder: on this host, the pid tells; elsewhere we
+     * cannot check, and a record is only cleared by its holder's release */
+    out->held = !out->same_host || h.pid <= 1 || kill((pid_t)h.pid, 0) == 0 || errno == EPERM;
+    return 0;
+}

@@ -1,6 +1,6 @@
 /* ops.c — moving traffic by hand and reporting: rollback (instant flip back to the warm
  * pool), promote (flip to the idle pool), abort (undo an interrupted deploy),
- * decommission (stop the old pool after its keep-warm window) and status.
+ * decommission (stop the old pool after its keep-warm window); status is in status.c.
  *
  * Each takes the environment's lock like a deploy, checks the target pool is healthy
  * before any traffic moves, and verifies the flip through the router.
@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/cancel.h"
 #include "bggate/hooks.h"
 #include "bggate/log.h"
 #include "bggate/util.h"
 #include "deploy_internal.h"
+#include "recover.h"
 
 #define QUICK_HEALTH_TIMEOUT_S 10
 
@@ -40,8 +42,10 @@ static int check_ready(deploy_ctx *c, bg_pool_id p, const char *served, bg_error
     return rc;
 }
 
-/* Flip to `target`, verify, flip back on a failed verification. */
-static int flip_verified(deploy_ctx *c, bg_pool_id target, const char *served, bg_error *err)
+/* Flip to `target`, verify, flip back on a failed verification (then check the flip
+ * back took effect; a failed check goes into restore_why). */
+static int flip_verified(deploy_ctx *c, bg_pool_id target, const char *served, char *restore_why,
+                         size_t whysz, bg_error *err)
 {
     bg_weights before;
     int rc = bg_deploy_phase_begin(c, "flip", err);
@@ -53,13 +57,20 @@ static int flip_verified(deploy_ctx *c, bg_pool_id target, const char *served, b
     if ((rc = bg_deploy_phase_begin(c, "verify", err)))
         return rc;
     rc = bg_deploy_verify(c, target, served, c->set.verify_requests, err);
+    if (rc && bg_cancelled()) /* a failed answer after the signal is the signal's doing */
+        rc = bg_error_set(err, BG_ECANCELED, "interrupted by signal %d during verification",
+                          bg_cancel_signal());
     bg_deploy_phase_end(c, rc ? err->msg : NULL);
     if (rc) {
         bg_error e = {0};
-        if (bg_router_set(c->router, &before, &e))
-            bg_log_error("could not restore the router: %s", e.msg);
-        else
+        if (bg_router_set(c->router, &before, &e)) {
+            snprintf(restore_why, whysz, "could not restore the router: %s", e.msg);
+            bg_log_error("%s", restore_why);
+        } else {
             c->state->weights = before;
+            c->state->live = bg_weights_live(&before);
+            bg_deploy_check_restored(c, &before, restore_why, whysz);
+        }
         return rc;
     }
     int old = (int)bg_pool_other(target);
@@ -125,6 +136,28 @@ static void traffic_after(const bg_hooks *hooks, bg_hook_event *ev, const bg_sta
     bg_hooks_notify_warn(hooks, ev);
 }
 
+static bool paused_ramp(const bg_state *st)
+{
+    return st->phase && strcmp(st->phase, "ramp") == 0 &&
+           cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st->ramp, "paused"));
+}
+
+/* `rollback` after a deploy that died before its new pool was verified: the recovery put
+ * (or kept) the router on the pool that was live before it, which is where a rollback
+ * goes. Recorded as a rollback; nothing else moves. */
+static int rollback_undone(deploy_ctx *c, const bg_recovery *rec, bg_error *err)
+{
+    int live = c->state->live;
+    bg_log_info("rollback: the deploy that died in phase \"%s\" is undone: %s%s has the "
+                "traffic it had before that deploy",
+                rec->phase, rec->restored ? "the router is back on " : "",
+                live >= 0 ? bg_pool_name((bg_pool_id)live) : "no pool");
+    char *msg = bg_asprintf("undid the deploy that died in phase \"%s\"", rec->phase);
+    bg_deploy_history(c, "rollback", live, "done", msg);
+    free(msg);
+    return bg_deploy_ctx_save(c, err);
+}
+
 static int move_traffic(const bg_config *cfg, bool force, const char *action, bg_error *err)
 {
     deploy_ctx c;
@@ -138,17 +171,26 @@ static int move_traffic(const bg_config *cfg, bool force, const char *action, bg
         rc = bg_deploy_ctx_open(&c, cfg, true, err);
     int live = -1;
     bg_weights w;
-    if (!rc && c.state->phase && strcmp(c.state->phase, "ramp") == 0)
+    bg_recovery rec = {0};
+    char restore_why[BG_ERROR_MSG_MAX] = "";
+    if (!rc && paused_ramp(c.state))
         rc = bg_error_set(err, BG_ENET,
                           "%s: a canary ramp is under way or paused: `bg-gate promote --step` "
                           "or `--full` goes on, `bg-gate abort` goes back to 0 %% on the new "
                           "pool",
                           action);
-    else if (!rc && c.state->phase && !force)
-        rc = bg_error_set(err, BG_ENET,
-                          "a deploy did not finish (phase \"%s\"): run `bg-gate abort` first, "
-                          "or --force",
-                          c.state->phase);
+    /* we hold the lock, so a phase left in the state is a deploy that died: repair what
+     * it left exactly as the next deploy would, then move traffic from there */
+    if (!rc)
+        rc = bg_deploy_recover(&c, &rec, err);
+    if (!rc && rec.ran && !rec.verified && strcmp(action, "rollback") == 0) {
+        /* the release it was deploying never became (or stayed) live: undoing it was
+         * the whole rollback */
+        rc = rollback_undone(&c, &rec, err);
+        bg_hooks_dispose(&hooks);
+        bg_deploy_ctx_close(&c);
+        return rc;
+    }
     if (!rc)
         rc = current_live(&c, &live, &w, err);
     bg_pool_id target = live >= 0 ? bg_pool_other((bg_pool_id)live) : BG_POOL_BLUE;
@@ -178,12 +220,20 @@ static int move_traffic(const bg_config *cfg, bool force, const char *action, bg
     if (!rc) {
         bg_log_info("%s: moving traffic from %s to %s (release %.12s)", action,
                     bg_pool_name((bg_pool_id)live), bg_pool_name(target), ps->release_id);
-        rc = flip_verified(&c, target, ps->served_model, err);
+        rc = flip_verified(&c, target, ps->served_model, restore_why, sizeof restore_why, err);
     }
     if (c.state && attempted) {
         /* the move is over either way: no phase may linger for `status` to misreport */
         bg_state_set_str(&c.state->phase, NULL);
-        bg_deploy_history(&c, action, (int)target, rc ? "failed" : "done", rc ? err->msg : NULL);
+        char *msg = restore_why[0] ? bg_asprintf("%s; %s", err->msg, restore_why) : NULL;
+        bg_deploy_history(&c, action, (int)target,
+                          rc == BG_ECANCELED ? "interrupted"
+                          : rc               ? "failed"
+                                             : "done",
+                          msg  ? msg
+                          : rc ? err->msg
+                               : NULL);
+        free(msg);
         bg_error e = {0};
         if (bg_deploy_ctx_save(&c, &e))
             bg_log_error("%s", e.msg);
@@ -213,19 +263,23 @@ int bg_deploy_abort(const bg_config *cfg, bg_error *err)
         bg_deploy_ctx_close(&c);
         return 0;
     }
+    char why[BG_ERROR_MSG_MAX] = "";
     if (!rc && c.state->has_weights_before) {
         rc = bg_router_set(c.router, &c.state->weights_before, err);
         if (!rc) {
             c.state->weights = c.state->weights_before;
             c.state->has_weights = true;
             c.state->live = bg_weights_live(&c.state->weights);
+            /* `nginx -s reload` succeeds even when nginx keeps its old config */
+            bg_deploy_check_restored(&c, &c.state->weights, why, sizeof why);
         }
     }
     if (!rc) {
         bool ramp = strcmp(c.state->phase, "ramp") == 0;
         bg_log_info("abort: ended the %s stopped in phase \"%s\"",
                     ramp ? "canary ramp" : "deploy", c.state->phase);
-        bg_deploy_history(&c, "abort", c.state->target, "aborted", NULL);
+        bg_deploy_history(&c, "abort", c.state->target, why[0] ? "failed" : "aborted",
+                          why[0] ? why : NULL);
         /* a ramp's pool passed the gate: it stays ready for a later `promote` */
         if (ramp && c.state->target >= 0)
             bg_state_set_str(&c.state->pool[c.state->target].status, "ready");
@@ -235,6 +289,8 @@ int bg_deploy_abort(const bg_config *cfg, bg_error *err)
         c.state->target = -1;
         rc = bg_deploy_ctx_save(&c, err);
     }
+    if (!rc && why[0])
+        rc = bg_error_set(err, BG_ENET, "%s", why);
     bg_deploy_ctx_close(&c);
     return rc;
 }
@@ -268,97 +324,6 @@ int bg_deploy_decommission(const bg_config *cfg, bool force, bg_error *err)
     }
     bg_deploy_ctx_close(&c);
     return rc;
-}
-
-static cJSON *weights_json(const bg_weights *w)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "blue", w->w[0]);
-    cJSON_AddNumberToObject(o, "green", w->w[1]);
-    return o;
-}
-
-/* Routers that keep weights only at runtime (HAProxy) lose them on a reload: compare
- * with what bg-gate set, and with `repair` set them again. */
-static void router_drift(cJSON *router, cJSON *advice, deploy_ctx *c, bool repair)
-{
-    bg_router_drift d;
-    bg_error e = {0};
-    if (bg_router_check(c->router, &d, &e) != 0 || !d.has_desired)
-        return;
-    cJSON_AddBoolToObject(router, "stale", d.stale);
-    if (!d.stale)
-        return;
-    char now[64], want[64];
-    bg_weights_format(now, sizeof now, &d.runtime);
-    bg_weights_format(want, sizeof want, &d.desired);
-    if (repair && bg_router_repair(c->router, NULL, &e) == 0) {
-        cJSON_AddBoolToObject(router, "repaired", true);
-        bg_log_info("status: the router ran %s; set back to %s", now, want);
-        return;
-    }
-    char *a = repair ? bg_asprintf("could not repair the router: %s", e.msg)
-                     : bg_asprintf("the router lost the weights bg-gate set (reloaded?): it "
-                                   "runs %s, bg-gate set %s; `bg-gate status --repair` sets "
-                                   "them again",
-                                   now, want);
-    cJSON_AddItemToArray(advice, cJSON_CreateString(a ? a : ""));
-    free(a);
-}
-
-int bg_deploy_status(cJSON **out, const bg_config *cfg, bool repair, bg_error *err)
-{
-    deploy_ctx c;
-    int rc = bg_deploy_ctx_open(&c, cfg, repair, err);
-    if (rc) {
-        bg_deploy_ctx_close(&c);
-        return rc;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "environment", c.set.environment);
-    cJSON *router = cJSON_AddObjectToObject(o, "router");
-    cJSON_AddStringToObject(router, "driver", bg_router_driver_name(c.router));
-    bg_weights w;
-    bg_error rerr = {0};
-    bool have = bg_router_get(c.router, &w, &rerr) == 0;
-    if (have) {
-        cJSON_AddItemToObject(router, "weights", weights_json(&w));
-        int live = bg_weights_live(&w);
-        if (live >= 0)
-            cJSON_AddStringToObject(router, "live", bg_pool_name((bg_pool_id)live));
-        else
-            cJSON_AddNullToObject(router, "live");
-    } else {
-        cJSON_AddStringToObject(router, "error", rerr.msg);
-    }
-    bool drift = have && c.state->has_weights &&
-                 (w.w[0] != c.state->weights.w[0] || w.w[1] != c.state->weights.w[1]);
-    cJSON_AddBoolToObject(o, "drift", drift);
-    cJSON_AddItemToObject(o, "state", bg_state_to_json(c.state));
-    cJSON *advice = cJSON_AddArrayToObject(o, "advice");
-    router_drift(router, advice, &c, repair);
-    bool paused_ramp = c.state->phase && strcmp(c.state->phase, "ramp") == 0 &&
-                       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c.state->ramp, "paused"));
-    if (paused_ramp) {
-        cJSON_AddItemToArray(advice, cJSON_CreateString(
-                                         "a canary ramp is paused: `bg-gate promote --step` "
-                                         "advances one step, `promote --full` goes to 100 %, "
-                                         "`bg-gate abort` goes back to 0 % on the new pool"));
-    } else if (c.state->phase) {
-        char *a = bg_asprintf("a deploy by %s stopped in phase \"%s\" without finishing; the "
-                              "next deploy recovers (or run `bg-gate abort`)",
-                              c.state->started_by ? c.state->started_by : "unknown",
-                              c.state->phase);
-        cJSON_AddItemToArray(advice, cJSON_CreateString(a ? a : ""));
-        free(a);
-    }
-    if (drift)
-        cJSON_AddItemToArray(advice, cJSON_CreateString(
-                                         "the router's weights differ from what bg-gate last "
-                                         "set: check the router, then deploy with --force"));
-    *out = o;
-    bg_deploy_ctx_close(&c);
-    return 0;
 }
 
 int bg_deploy_live_commit(char **out, const bg_config *cfg, bg_error *err)

@@ -30,6 +30,7 @@
 #include "bggate/template.h"
 #include "bggate/util.h"
 #include "deploy_internal.h"
+#include "recover.h"
 
 #define RAMP_SLEEP_SLICE_MS 100
 #define PROBE_CONCURRENCY 4
@@ -567,6 +568,9 @@ static int finish_at_full(deploy_ctx *c, bg_pool_id target, const char *served,
     int rc = bg_deploy_phase_begin(c, "verify", err);
     if (!rc)
         rc = bg_deploy_verify(c, target, served, c->set.verify_requests, err);
+    if (rc && bg_cancelled()) /* a failed answer after the signal is the signal's doing */
+        rc = bg_error_set(err, BG_ECANCELED, "interrupted by signal %d during verification",
+                          bg_cancel_signal());
     bg_deploy_phase_end(c, rc ? err->msg : NULL);
     if (rc == BG_ECANCELED)
         return rc;
@@ -575,10 +579,14 @@ static int finish_at_full(deploy_ctx *c, bg_pool_id target, const char *served,
         snprintf(why, whysz, "verification failed: %s", err->msg);
         bg_log_error("%s", why);
         bg_error e = {0};
-        if (st->has_weights_before && bg_router_set(c->router, &st->weights_before, &e) == 0)
+        if (st->has_weights_before && bg_router_set(c->router, &st->weights_before, &e) == 0) {
             st->weights = st->weights_before;
-        else
+            char check[BG_MAX_REASON] = "";
+            if (bg_deploy_check_restored(c, &st->weights_before, check, sizeof check))
+                snprintf(why + strlen(why), whysz - strlen(why), "; %s", check);
+        } else {
             bg_log_error("could not restore the router: %s", e.msg);
+        }
         bg_state_set_str(&st->pool[target].status, "failed");
         *out = BG_RAMP_ROLLED_BACK;
         return 0;
@@ -586,7 +594,7 @@ static int finish_at_full(deploy_ctx *c, bg_pool_id target, const char *served,
     bg_pool_id old = bg_pool_other(target);
     if (st->live >= 0 && bg_deploy_phase_begin(c, "drain", err) == 0) {
         bg_deploy_drain(c, old);
-        bg_deploy_phase_end(c, NULL);
+        bg_deploy_phase_end(c, bg_cancelled() ? "interrupted" : NULL);
     }
     bg_state_set_str(&st->pool[target].status, "live");
     st->pool[target].keep_warm_until = 0;
@@ -596,6 +604,14 @@ static int finish_at_full(deploy_ctx *c, bg_pool_id target, const char *served,
     }
     st->live = (int)target;
     *out = BG_RAMP_DONE;
+    /* as in deploy: a signal while draining keeps the verified new pool live (moving back
+     * would be an unverified flip), but the command did not finish: exit 3 */
+    if (bg_cancelled())
+        return bg_error_set(err, BG_ECANCELED,
+                            "promoted, then interrupted by signal %d while draining: %s is "
+                            "live and verified; %s stays warm for rollback but may not have "
+                            "finished its requests in flight",
+                            bg_cancel_signal(), bg_pool_name(target), bg_pool_name(old));
     return 0;
 }
 
@@ -646,21 +662,28 @@ int bg_deploy_ramp_continue(bg_deploy_outcome *outcome, const bg_config *cfg, bo
         rc = check_paused(&c, full ? "promote --full" : "promote --step", err);
     if (!rc) {
         rc = continue_ramp(&c, full, &ro, why, sizeof why, err);
-        if (rc == BG_ECANCELED) {
+        /* promoted and verified, interrupted only while draining: stays promoted */
+        bool promoted = ro == BG_RAMP_DONE && c.state->live == c.state->target;
+        if (rc == BG_ECANCELED && !promoted) {
             /* back to where the pause left it is not known to be safe: to 0 % */
             bg_error e = {0};
             if (c.state->has_weights_before &&
-                bg_router_set(c.router, &c.state->weights_before, &e) == 0)
+                bg_router_set(c.router, &c.state->weights_before, &e) == 0) {
                 c.state->weights = c.state->weights_before;
+                char check[BG_MAX_REASON] = "";
+                bg_deploy_check_restored(&c, &c.state->weights_before, check, sizeof check);
+            }
         }
-        if (!rc && ro != BG_RAMP_PAUSED)
+        if ((!rc || promoted) && ro != BG_RAMP_PAUSED)
             ramp_over(&c);
-        if (!rc)
+        if (!rc || promoted)
             *outcome = ro == BG_RAMP_DONE      ? BG_OUTCOME_PROMOTED
                        : ro == BG_RAMP_PAUSED ? BG_OUTCOME_PAUSED
                                               : BG_OUTCOME_ROLLED_BACK;
-        const char *name = rc ? "failed" : ro == BG_RAMP_DONE ? "promoted"
-                                         : ro == BG_RAMP_PAUSED ? "paused" : "rolled-back";
+        const char *name = rc == BG_ECANCELED ? "interrupted"
+                           : rc               ? "failed"
+                           : ro == BG_RAMP_DONE ? "promoted"
+                           : ro == BG_RAMP_PAUSED ? "paused" : "rolled-back";
         /* an infrastructure error mid-ramp leaves the ramp unpaused: `abort` ends it */
         if (c.state) {
             bg_deploy_history(&c, full ? "promote --full" : "promote --step",

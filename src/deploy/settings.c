@@ -1,20 +1,29 @@
 /* settings.c — the deploy settings of bg-gate.json: `environment`, `state`, `promotion`
  * (see deploy.h). Errors carry the JSON path.
+ *
+ * Also the rule that makes a silent switch impossible: a config with pools and a router
+ * must say how a flip is verified — `router.endpoint` always, `router.upstream_header`
+ * unless `promotion.verify` is "model-only" — and a `promotion.verify_suite` must load.
+ * Every lifecycle command and `validate` parse these settings first, so a config that
+ * cannot prove where traffic went is refused before any pool or router is touched.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bggate/analysis.h"
 #include "bggate/deploy.h"
+#include "bggate/evaluate.h"
 #include "bggate/json.h"
 #include "bggate/util.h"
+#include "deploy_internal.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/bg-gate"
 
 static const char *const promotion_keys[] = {
     "strategy",     "verify_requests", "warmup_requests", "drain_timeout_s",
     "drain_metric", "keep_warm_s",     "on_gate_fail",    "steps",
-    "bake_s",       "analysis",        "probes",          NULL};
+    "bake_s",       "analysis",        "probes",          "verify",
+    "verify_suite", NULL};
 static const char *const probes_keys[] = {"suite", "rate", NULL};
 static const char *const canary_only_keys[] = {"steps", "bake_s", "analysis", "probes", NULL};
 static const int default_steps[] = {1, 25, 75, 100};
@@ -182,6 +191,130 @@ static int parse_promotion(bg_deploy_settings *s, const cJSON *p, bg_error *err)
     return rc;
 }
 
+/* promotion.verify: "upstream" (default) or "model-only" (no upstream header needed). */
+static int parse_verify_mode(bool *model_only, const cJSON *p, bg_error *err)
+{
+    const char *mode = NULL;
+    *model_only = false;
+    int rc = p ? bg_json_get_string(&mode, p, "verify", "promotion", false, err) : 0;
+    if (rc || !mode || strcmp(mode, "upstream") == 0)
+        return rc;
+    if (strcmp(mode, "model-only") != 0)
+        return bg_error_set(err, BG_EINVAL,
+                            "promotion.verify: expected \"upstream\" or \"model-only\", got "
+                            "\"%s\"",
+                            mode);
+    *model_only = true;
+    return 0;
+}
+
+/* A key that is missing may be there with a typo ("upstream_heaedr"): say so, as the
+ * router's own key check would, rather than "missing". */
+static int near_miss(const cJSON *r, const char *key, bg_error *err)
+{
+    const char *const allowed[] = {key, NULL};
+    const cJSON *it;
+    cJSON_ArrayForEach(it, r)
+    {
+        cJSON *one = cJSON_CreateObject();
+        bg_error e = {0};
+        int rc = one && cJSON_AddNullToObject(one, it->string)
+                     ? bg_json_check_keys(one, allowed, "router", &e)
+                     : 0;
+        cJSON_Delete(one);
+        if (rc && strstr(e.msg, "did you mean"))
+            return bg_error_set(err, rc, "%s", e.msg);
+    }
+    return 0;
+}
+
+/* A config with pools and a router moves traffic; it must be able to prove that a flip
+ * reached the new pool. Without pools or router there is nothing to check here (an eval
+ * config), or their own parsers say what is missing. */
+static int check_verifiable(const bg_config *cfg, bool model_only, bg_error *err)
+{
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(cfg->root, "router");
+    if (!cJSON_IsObject(r) || !cJSON_GetObjectItemCaseSensitive(cfg->root, "pools"))
+        return 0;
+    int rc = 0;
+    if (!cJSON_GetObjectItemCaseSensitive(r, "endpoint") && !(rc = near_miss(r, "endpoint", err)))
+        return bg_error_set(err, BG_EINVAL,
+                            "router.endpoint: missing: deploy, promote and rollback verify "
+                            "every flip with requests through the router's public URL (e.g. "
+                            "\"http://127.0.0.1:8080/v1\"); without it a switch that still "
+                            "sends traffic to the old pool would pass unnoticed");
+    if (!rc && !model_only && !cJSON_GetObjectItemCaseSensitive(r, "upstream_header") &&
+        !(rc = near_miss(r, "upstream_header", err)))
+        return bg_error_set(err, BG_EINVAL,
+                            "router.upstream_header: missing: the response header the router "
+                            "adds naming the upstream that answered (nginx: add_header "
+                            "X-BG-Upstream $upstream_addr always;) is how a flip is proven to "
+                            "reach the new pool; the model name is no proof (llama.cpp echoes "
+                            "it). A router that cannot add one: \"promotion\": {\"verify\": "
+                            "\"model-only\"} (see README)");
+    return rc;
+}
+
+int bg_deploy_verify_suite_load(bg_suite ***out, size_t *n, const bg_config *cfg,
+                                bg_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    const cJSON *p = cfg->root ? cJSON_GetObjectItemCaseSensitive(cfg->root, "promotion") : NULL;
+    const char *suite = NULL;
+    int rc = cJSON_IsObject(p)
+                 ? bg_json_get_string(&suite, p, "verify_suite", "promotion", false, err)
+                 : 0;
+    if (rc || !suite)
+        return rc;
+    /* relative to the config file, like gate.suites and promotion.probes.suite */
+    char *path = suite[0] == '/' || !cfg->dir ? bg_strdup(suite)
+                                              : bg_asprintf("%s/%s", cfg->dir, suite);
+    if (!path)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    bg_gate_config g = cfg->gate;
+    g.suites = &path;
+    g.n_suites = 1;
+    rc = bg_eval_load_suites(out, n, &g, err);
+    free(path);
+    /* promote and rollback have no release to render templates from */
+    for (size_t s = 0; !rc && s < *n; s++)
+        for (size_t c = 0; !rc && c < (*out)[s]->n_cases; c++)
+            if ((*out)[s]->cases[c].template_name)
+                rc = bg_error_set(err, BG_EINVAL,
+                                  "%s:%d: case \"%s\" uses a template; verification cases "
+                                  "need messages or prompt",
+                                  (*out)[s]->path, (*out)[s]->cases[c].line,
+                                  (*out)[s]->cases[c].id);
+    if (rc) {
+        for (size_t s = 0; *out && s < *n; s++)
+            bg_suite_free((*out)[s]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+        bg_error_prefix(err, "promotion.verify_suite");
+    }
+    return rc;
+}
+
+/* The verification settings: checked at parse time, read from the config when verifying
+ * (context.c), so a bad suite stops a deploy before any pool is touched. */
+static int check_verification(const bg_config *cfg, const cJSON *p, bg_error *err)
+{
+    bool model_only = false;
+    bg_suite **suites = NULL;
+    size_t n = 0;
+    int rc = parse_verify_mode(&model_only, p, err);
+    if (!rc && cfg->root)
+        rc = check_verifiable(cfg, model_only, err);
+    if (!rc)
+        rc = bg_deploy_verify_suite_load(&suites, &n, cfg, err);
+    for (size_t i = 0; i < n; i++)
+        bg_suite_free(suites[i]);
+    free(suites);
+    return rc;
+}
+
 int bg_deploy_settings_parse(bg_deploy_settings *out, const bg_config *cfg, bg_error *err)
 {
     bg_deploy_settings s = {
@@ -210,6 +343,8 @@ int bg_deploy_settings_parse(bg_deploy_settings *out, const bg_config *cfg, bg_e
     const cJSON *p = cfg->root ? cJSON_GetObjectItemCaseSensitive(cfg->root, "promotion") : NULL;
     if (!rc && p)
         rc = parse_promotion(&s, p, err);
+    if (!rc)
+        rc = check_verification(cfg, cJSON_IsObject(p) ? p : NULL, err);
     if (rc) {
         bg_deploy_settings_dispose(&s);
         if (cfg->path)

@@ -431,7 +431,12 @@ static void eval_quantile(bg_run *run, bg_threshold_result *r, const metric_def 
     r->samples = s->n;
     if (s->n == 0 && def->src != SRC_E2E) {
         inconclusive(r);
-        set_text(r, "inconclusive (not measured: enable --stream)");
+        if (!run->stream)
+            set_text(r, "inconclusive (not measured: enable --stream)");
+        else if (def->src == SRC_TTFT)
+            set_text(r, "inconclusive (0 samples: no streamed answer produced text)");
+        else /* ITL and TPOT need two tokens */
+            set_text(r, "inconclusive (0 samples: no streamed answer had more than one token)");
         return;
     }
     if (s->n < need) {

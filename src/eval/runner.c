@@ -192,7 +192,8 @@ static int on_sse_event(void *ud, const char *event, const char *data, size_t le
         return 1;
     }
     if (had_text) {
-        double now = bg_now_ms();
+        /* the arrival time of the bytes being parsed: the clock e2e also ends on */
+        double now = j->last_byte_ms;
         if (j->first_token_ms < 0)
             j->first_token_ms = now;
         else
@@ -218,6 +219,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     job *j = ud;
     size_t n = size * nmemb;
+    j->last_byte_ms = bg_now_ms();
     if (!j->headers_checked)
         check_headers(j);
     if (j->failed_parse)
@@ -268,7 +270,7 @@ int bg_runner_job_start(runner *r, job *j, const char *body, bool stream,
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     }
     j->errbuf[0] = '\0';
-    j->added_ms = bg_now_ms();
+    j->last_byte_ms = 0;
     CURLMcode mc = curl_multi_add_handle(r->multi, e);
     if (mc != CURLM_OK)
         return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
@@ -404,12 +406,13 @@ static bg_req_error classify(job *j, CURLcode cc, char *msg, size_t msgsz)
     return BG_REQ_OK;
 }
 
-/* Total latency from the scheduled send time to the last byte. */
+/* Total latency from the scheduled send time to the last byte, on the same clock as TTFT
+ * and the inter-token gaps (curl's own total time starts later and runs on another clock,
+ * which made TTFT exceed e2e by a fraction of a millisecond). */
 static double e2e_of(job *j)
 {
-    curl_off_t total_us = 0;
-    curl_easy_getinfo(j->easy, CURLINFO_TOTAL_TIME_T, &total_us);
-    return (j->added_ms - j->sched_ms) + (double)total_us / 1000.0;
+    double end = j->last_byte_ms > 0 ? j->last_byte_ms : bg_now_ms();
+    return end - j->sched_ms;
 }
 
 static void merge_itl(bg_run *run, job *j)
@@ -468,6 +471,17 @@ static void unlink_active(runner *r, job *j)
     j->prev_active = j->next_active = NULL;
 }
 
+/* opts.report_header of a finished case request (the last response's, after redirects
+ * or retries), for callers that check who answered. */
+static void report_header(runner *r, job *j)
+{
+    if (j->baseline || !r->o->report_header || !r->o->on_header)
+        return;
+    struct curl_header *h = NULL;
+    CURLHcode hc = curl_easy_header(j->easy, r->o->report_header, 0, CURLH_HEADER, -1, &h);
+    r->o->on_header(r->o->on_header_ud, j->suite, j->kase, hc == CURLHE_OK && h ? h->value : "");
+}
+
 static void on_done(runner *r, CURL *easy, CURLcode cc)
 {
     job *j = NULL;
@@ -486,10 +500,12 @@ static void on_done(runner *r, CURL *easy, CURLcode cc)
         bg_log_debug("retrying %s (%s)", j->url, msg);
         return;
     }
-    if (j->kind == JOB_CASE)
+    if (j->kind == JOB_CASE) {
+        report_header(r, j);
         finish_case(r, j, kind, msg);
-    else
+    } else {
         bg_runner_finish_aux(r, j, kind, msg);
+    }
     bg_runner_job_put(r, j);
 }
 
@@ -547,13 +563,18 @@ static int start_new_work(runner *r, double now, double *next_due, bg_error *err
     return 0;
 }
 
-static void drain_done(runner *r)
+/* Handles every finished transfer; returns how many there were. */
+static size_t drain_done(runner *r)
 {
     CURLMsg *m;
     int left;
+    size_t n = 0;
     while ((m = curl_multi_info_read(r->multi, &left)))
-        if (m->msg == CURLMSG_DONE)
+        if (m->msg == CURLMSG_DONE) {
             on_done(r, m->easy_handle, m->data.result);
+            n++;
+        }
+    return n;
 }
 
 static int loop(runner *r, bg_error *err)
@@ -570,13 +591,18 @@ static int loop(runner *r, bg_error *err)
         CURLMcode mc = curl_multi_perform(r->multi, &running);
         if (mc != CURLM_OK)
             return bg_error_set(err, BG_EIO, "curl: %s", curl_multi_strerror(mc));
-        drain_done(r);
+        size_t done = drain_done(r);
         if (r->finished >= r->total && r->b_finished >= r->b_total && running == 0 &&
             !r->retry_queue)
             return 0;
         if (bg_cancelled())
             return bg_error_set(err, BG_ECANCELED, "eval interrupted by signal %d after %zu of %zu requests",
                                 bg_cancel_signal(), r->finished, r->total);
+        /* Finished transfers freed slots (or queued follow-up requests): fill them now.
+         * Polling first would sleep until the next socket event, which never comes when
+         * every transfer in flight has just finished. */
+        if (done > 0)
+            continue;
         int wait_ms = (int)ceil(next_due - bg_now_ms());
         if (wait_ms < 0)
             wait_ms = 0;

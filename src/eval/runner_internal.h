@@ -28,7 +28,7 @@ typedef struct job {
     int retries;
     bool stream, chat;
     double sched_ms;       /* when the request was due (latency is measured from here) */
-    double added_ms;       /* when it was handed to curl */
+    double last_byte_ms;   /* when the latest body bytes arrived (0: none yet) */
     double first_token_ms; /* < 0 until the first text arrives */
     double last_token_ms;
     bool headers_checked;

@@ -105,8 +105,11 @@ void bg_runner_record_case_run(runner *r, bool baseline, size_t s, size_t ci,
                        r->errored);
 }
 
-/* Per-case latency limits ("latency_ms") act as extra checks on every run. */
-static bool check_case_latency(const bg_case *c, const bg_request_record *rec, bg_buf *why)
+/* Per-case latency limits ("latency_ms") act as extra checks on every run. A ttft limit
+ * on a run that measured no TTFT (not streamed, or no token came) fails the run, as a
+ * `latency` assertion on ttft does (assert_score.c): a limit is never silently ignored. */
+static bool check_case_latency(const runner *r, const bg_case *c, const bg_request_record *rec,
+                               bg_buf *why)
 {
     bool ok = true;
     if (c->latency_max_ms > 0 && rec->e2e_ms > c->latency_max_ms) {
@@ -114,6 +117,14 @@ static bool check_case_latency(const bg_case *c, const bg_request_record *rec, b
             bg_buf_puts(why, "; ");
         bg_buf_printf(why, "latency_ms.max: e2e %.0f ms > %.0f ms", rec->e2e_ms,
                       c->latency_max_ms);
+        ok = false;
+    }
+    if (c->ttft_max_ms > 0 && rec->ttft_ms < 0) {
+        bool streamed = c->stream >= 0 ? c->stream == 1 : r->o->stream;
+        if (why->len)
+            bg_buf_puts(why, "; ");
+        bg_buf_printf(why, "latency_ms.ttft: ttft not measured (%s)",
+                      streamed ? "no token arrived" : "case not streamed");
         ok = false;
     }
     if (c->ttft_max_ms > 0 && rec->ttft_ms >= 0 && rec->ttft_ms > c->ttft_max_ms) {
@@ -170,7 +181,7 @@ static void score_now(runner *r, scoring *sc)
         bg_buf_dispose(&why);
         why = tmp;
     }
-    if (!check_case_latency(c, &sc->rec, &why))
+    if (!check_case_latency(r, c, &sc->rec, &why))
         pass = false;
     if (c->n_asserts && !res) {
         pass = false;

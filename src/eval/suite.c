@@ -606,6 +606,26 @@ static void case_dispose(bg_case *c)
 }
 
 /* Fills c from one case object; on failure err holds "FIELD: message" and c is disposed. */
+/* A case that says "stream": false never measures a time to first token, so a ttft limit
+ * on it (latency_ms.ttft, or a `latency` assertion on ttft) could only fail every run: an
+ * input error when the suite loads. Without "stream" the run's --stream/--no-stream decides,
+ * and a run that measured no TTFT fails with the reason (runner_score.c, assert_score.c). */
+static int check_ttft_is_measurable(const bg_case *c, bg_error *err)
+{
+    static const char why[] = "time to first token is measured only on streamed answers, and "
+                              "the case sets \"stream\": false";
+    if (c->stream != 0)
+        return 0;
+    if (c->ttft_max_ms > 0)
+        return bg_error_set(err, BG_EINVAL, "latency_ms.ttft: %s", why);
+    for (size_t i = 0; i < c->n_asserts; i++) {
+        const bg_assertion *a = &c->asserts[i];
+        if (a->kind == BG_ASSERT_LATENCY && a->metric && strcmp(a->metric, "ttft") == 0)
+            return bg_error_set(err, BG_EINVAL, "assert[%zu].metric: %s", i, why);
+    }
+    return 0;
+}
+
 static int case_parse(bg_case *c, const cJSON *obj, bg_error *err)
 {
     memset(c, 0, sizeof *c);
@@ -633,6 +653,8 @@ static int case_parse(bg_case *c, const cJSON *obj, bg_error *err)
         rc = parse_latency(c, obj, err);
     if (!rc)
         rc = parse_numbers(c, obj, err);
+    if (!rc)
+        rc = check_ttft_is_measurable(c, err);
     if (rc)
         case_dispose(c);
     return rc;

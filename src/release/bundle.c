@@ -9,6 +9,7 @@
  * directory. Template paths are checked again here, so no manifest entry can escape the
  * bundle.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -184,45 +185,113 @@ static int verify_file(const char *bundle, const char *rel, long size, const cha
     return rc ? (rc == BG_ENOMEM ? rc : BG_EIO) : 0;
 }
 
-/* Checks one manifest entry: a known template of r with the same blob, then its file. */
-static int verify_entry(const char *bundle, const char *manifest, const cJSON *e,
-                        const bg_release *r, bg_error *err)
+/* Writes into out the first JSON path where got differs from want ("model.served_name",
+ * "templates[1].blob", "serving.args"); true when they differ. */
+static bool first_difference(char *out, size_t outsz, const cJSON *want, const cJSON *got,
+                             const char *path)
 {
-    const char *name = NULL, *path = NULL, *blob = NULL;
-    long size = 0;
-    int rc = bg_json_get_string(&name, e, "name", "templates[]", true, err);
-    if (!rc)
-        rc = bg_json_get_string(&path, e, "path", "templates[]", true, err);
-    if (!rc)
-        rc = bg_json_get_string(&blob, e, "blob", "templates[]", true, err);
-    if (!rc)
-        rc = bg_json_get_long(&size, e, "size", "templates[]", 0, BG_MAX_TEMPLATE_BYTES, true, err);
-    if (rc) {
-        bg_error_prefix(err, "damaged bundle: %s", manifest);
-        return BG_EIO;
+    char cp[256];
+    if ((want->type & 0xFF) != (got->type & 0xFF) ||
+        (cJSON_IsArray(want) && cJSON_GetArraySize(want) != cJSON_GetArraySize(got)) ||
+        (!cJSON_IsArray(want) && !cJSON_IsObject(want) && !cJSON_Compare(want, got, true))) {
+        snprintf(out, outsz, "%s", *path ? path : "the manifest");
+        return true;
     }
-    const bg_template *t = bg_release_template(r, name);
-    if (!t || strcmp(t->oid, blob) != 0 || bg_release_path_problem(path))
-        return damaged(err, manifest, "does not match the release");
-    return verify_file(bundle, path, size, blob, err);
+    size_t i = 0;
+    for (const cJSON *w = want->child; w; w = w->next, i++) {
+        const cJSON *g = cJSON_IsObject(want) ? cJSON_GetObjectItemCaseSensitive(got, w->string)
+                                              : cJSON_GetArrayItem(got, (int)i);
+        if (cJSON_IsObject(want))
+            snprintf(cp, sizeof cp, "%s%s%s", path, *path ? "." : "", w->string);
+        else
+            snprintf(cp, sizeof cp, "%s[%zu]", path, i);
+        if (!g) {
+            snprintf(out, outsz, "%s", cp);
+            return true;
+        }
+        if (first_difference(out, outsz, w, g, cp))
+            return true;
+    }
+    for (const cJSON *g = got->child; cJSON_IsObject(got) && g; g = g->next)
+        if (!cJSON_GetObjectItemCaseSensitive(want, g->string)) {
+            snprintf(out, outsz, "%s%s%s", path, *path ? "." : "", g->string);
+            return true;
+        }
+    return false;
 }
 
-static int verify_manifest(const char *bundle, const char *manifest, const cJSON *m,
-                           const bg_release *r, bg_error *err)
+/* The whole manifest must be what this release would write, except `commit`: a bundle
+ * is shared by every commit with the same release id and keeps the commit that first
+ * built it (release.h). */
+static int verify_manifest(const char *manifest, const cJSON *m, const bg_release *r, bg_error *err)
 {
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "release_id");
-    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(m, "templates");
-    if (!cJSON_IsString(id) || strcmp(id->valuestring, r->id) != 0 || !cJSON_IsArray(tpl) ||
-        (size_t)cJSON_GetArraySize(tpl) != r->n_templates)
-        return damaged(err, manifest, "does not match the release");
-    const cJSON *e;
-    cJSON_ArrayForEach(e, tpl)
-    {
-        int rc = verify_entry(bundle, manifest, e, r, err);
-        if (rc)
-            return rc;
+    cJSON *want = bg_release_to_json(r), *got = cJSON_Duplicate(m, true);
+    char where[256], what[320];
+    int rc = 0;
+    if (!want || !got) {
+        rc = bg_error_set(err, BG_ENOMEM, "out of memory");
+    } else {
+        cJSON_DeleteItemFromObjectCaseSensitive(want, "commit");
+        cJSON_DeleteItemFromObjectCaseSensitive(got, "commit");
+        if (first_difference(where, sizeof where, want, got, "")) {
+            snprintf(what, sizeof what, "%s does not match the release", where);
+            rc = damaged(err, manifest, what);
+        }
     }
-    return 0;
+    cJSON_Delete(want);
+    cJSON_Delete(got);
+    return rc;
+}
+
+static bool listed(const bg_release *r, const char *rel)
+{
+    for (size_t i = 0; i < r->n_templates; i++)
+        if (strcmp(r->templates[i].path, rel) == 0)
+            return true;
+    return false;
+}
+
+/* Reports the first file under dir (bundle/templates/<rel>) the manifest does not list. */
+static int verify_no_extra(const char *dir, const char *rel, const bg_release *r, int depth,
+                           bg_error *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int rc = 0;
+    if (!d)
+        return depth == 0 && errno == ENOENT ? 0 : damaged(err, dir, strerror(errno));
+    while (!rc && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char *path = bg_asprintf("%s/%s", dir, e->d_name);
+        char *sub = *rel ? bg_asprintf("%s/%s", rel, e->d_name) : bg_strdup(e->d_name);
+        struct stat st;
+        if (!path || !sub)
+            rc = bg_error_set(err, BG_ENOMEM, "out of memory");
+        else if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth < 64)
+            rc = verify_no_extra(path, sub, r, depth + 1, err);
+        else if (!listed(r, sub))
+            rc = damaged(err, path, "not in the manifest");
+        free(path);
+        free(sub);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int verify_files(const char *bundle, const bg_release *r, bg_error *err)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < r->n_templates; i++)
+        if (!path_seen(r, i))
+            rc = verify_file(bundle, r->templates[i].path, (long)r->templates[i].size,
+                             r->templates[i].oid, err);
+    char *dir = rc ? NULL : bg_asprintf("%s/templates", bundle);
+    if (!rc)
+        rc = dir ? verify_no_extra(dir, "", r, 0, err)
+                 : bg_error_set(err, BG_ENOMEM, "out of memory");
+    free(dir);
+    return rc;
 }
 
 /* An existing DIR/<id>: reused when it matches its manifest, else an error naming the
@@ -243,13 +312,24 @@ static int verify_bundle(const char *bundle, const bg_release *r, bg_error *err)
         rc = BG_EIO;
     } else if (!(m = cJSON_ParseWithLength(text, len)) || !cJSON_IsObject(m)) {
         rc = damaged(err, manifest, "invalid JSON");
-    } else {
-        rc = verify_manifest(bundle, manifest, m, r, err);
+    } else if (!(rc = verify_manifest(manifest, m, r, err))) {
+        rc = verify_files(bundle, r, err);
     }
     cJSON_Delete(m);
     free(text);
     free(manifest);
     return rc;
+}
+
+/* Says what to do about a damaged bundle: it is never repaired in place (a pool may be
+ * reading it), so the user removes it and exports again. */
+static int remove_hint(int rc, const char *bundle, bg_error *err)
+{
+    if (rc != BG_EIO || !err)
+        return rc;
+    char msg[BG_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return bg_error_set(err, rc, "%s (remove %s to export it again)", msg, bundle);
 }
 
 /* --- export --- */
@@ -268,8 +348,8 @@ static int build_and_rename(const char *dir, const char *bundle, const bg_releas
     rc = write_bundle(tmp, r, err);
     if (rc == 0 && rename(tmp, bundle) < 0) {
         int e = errno;
-        if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR)
-            rc = verify_bundle(bundle, r, err); /* another process was faster */
+        if (e == EEXIST || e == ENOTEMPTY || e == ENOTDIR) /* another process was faster */
+            rc = remove_hint(verify_bundle(bundle, r, err), bundle, err);
         else
             rc = bg_error_set(err, BG_EIO, "%s: %s", bundle, strerror(e));
     } else if (rc == 0) {
@@ -294,7 +374,7 @@ int bg_release_export(const bg_release *r, const char *dir, char **out_path, bg_
     if (!(bundle = bg_asprintf("%s/%s", dir, r->id)))
         return bg_error_set(err, BG_ENOMEM, "out of memory");
     if (lstat(bundle, &st) == 0)
-        rc = verify_bundle(bundle, r, err);
+        rc = remove_hint(verify_bundle(bundle, r, err), bundle, err);
     else
         rc = build_and_rename(dir, bundle, r, err);
     if (rc == 0 && out_path) {

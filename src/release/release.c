@@ -7,6 +7,7 @@
  * sections of bg-gate.json belong to other modules and are ignored here. The release id
  * and JSON form live in release_id.c, diffs in diff.c, bundles in bundle.c.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,18 +115,60 @@ static const char *git_msg(void)
 
 /* --- repository and commit --- */
 
+/* libgit2 (like git since 2.35.2) refuses a repository owned by another user unless
+ * safe.directory names it: the usual container CI case. Newer versions say GIT_EOWNER;
+ * 1.5.1 returns GIT_ENOTFOUND with "config value 'safe.directory' was not found" (the
+ * ownership message is overwritten by the failed lookup of safe.directory). */
+static bool refused_for_owner(int gerr)
+{
+#if LIBGIT2_VER_MAJOR > 1 || (LIBGIT2_VER_MAJOR == 1 && LIBGIT2_VER_MINOR >= 5)
+    if (gerr == GIT_EOWNER)
+        return true;
+#endif
+    const git_error *e = git_error_last();
+    return gerr < 0 && e && e->message &&
+           (strstr(e->message, "not owned by current user") ||
+            strstr(e->message, "safe.directory"));
+}
+
+/* The directory safe.directory must name: the work tree holding the repository found
+ * from start_dir (discovery does not check the owner), else `fallback`. */
+static void refused_path(char *out, size_t outsz, const char *start_dir, const char *fallback)
+{
+    git_buf buf = {0};
+    size_t n = 0;
+    if (git_repository_discover(&buf, start_dir, 0, NULL) == 0 && buf.ptr) {
+        n = strlen(buf.ptr);
+        while (n > 1 && buf.ptr[n - 1] == '/')
+            n--;
+        if (n > 5 && strncmp(buf.ptr + n - 5, "/.git", 5) == 0)
+            n -= 5;
+    }
+    if (n)
+        snprintf(out, outsz, "%.*s", (int)n, buf.ptr);
+    else
+        snprintf(out, outsz, "%s", fallback);
+    git_buf_dispose(&buf);
+}
+
 static int open_repo(git_repository **repo, const char *start_dir, bg_error *err)
 {
+    /* name the directory the user is in, not "." */
+    char cwd[PATH_MAX], dir[PATH_MAX];
+    const char *where = start_dir;
+    if (strcmp(start_dir, ".") == 0 && getcwd(cwd, sizeof cwd))
+        where = cwd;
     int gerr = git_repository_open_ext(repo, start_dir, 0, NULL);
-    if (gerr == GIT_ENOTFOUND) {
-        /* name the directory the user is in, not "." */
-        char cwd[PATH_MAX];
-        const char *where = start_dir;
-        if (strcmp(start_dir, ".") == 0 && getcwd(cwd, sizeof cwd))
-            where = cwd;
+    if (refused_for_owner(gerr)) {
+        refused_path(dir, sizeof dir, start_dir, where);
         return bg_error_set(err, BG_EINVAL,
-                            "not a git repository: %s", where);
+                            "git refuses the repository %s: it is owned by another user "
+                            "(safe.directory); if you trust it, run `git config --global "
+                            "--add safe.directory %s`",
+                            dir, dir);
     }
+    if (gerr == GIT_ENOTFOUND)
+        return bg_error_set(err, BG_EINVAL, "not a git repository: %s", where);
     if (gerr < 0)
         return bg_error_set(err, BG_EINVAL, "%s: %s", start_dir, git_msg());
     return 0;
@@ -143,14 +186,60 @@ static char *repo_root(git_repository *repo)
     return bg_strndup(wd, n);
 }
 
+/* True when rev names history relative to something (HEAD~2, main^, @{1}) or a commit
+ * id: fetching more history can bring it in. */
+static bool rev_is_history(const char *rev)
+{
+    if (strpbrk(rev, "~^@:"))
+        return true;
+    size_t n = strlen(rev);
+    return n >= 4 && n <= BG_OID_HEX && strspn(rev, "0123456789abcdefABCDEF") == n;
+}
+
+/* "origin/main" when "origin" is a configured remote: *branch gets "main". */
+static bool remote_branch(git_repository *repo, const char *rev, char *remote, size_t rsz,
+                          const char **branch)
+{
+    const char *slash = strchr(rev, '/');
+    git_config *cfg = NULL;
+    git_config_entry *url = NULL;
+    char key[160];
+    if (!slash || slash == rev || !slash[1] || (size_t)(slash - rev) >= rsz)
+        return false;
+    snprintf(remote, rsz, "%.*s", (int)(slash - rev), rev);
+    snprintf(key, sizeof key, "remote.%s.url", remote);
+    /* a plain lookup: git_remote_lookup leaks in libgit2 1.5.1 (pcre2 match data) */
+    bool found = git_repository_config_snapshot(&cfg, repo) == 0 &&
+                 git_config_get_entry(&url, cfg, key) == 0;
+    git_config_entry_free(url);
+    git_config_free(cfg);
+    if (found)
+        *branch = slash + 1;
+    return found;
+}
+
 static int unknown_revision(git_repository *repo, const char *rev, bg_error *err)
 {
-    if (git_repository_is_shallow(repo) == 1)
+    char remote[128];
+    const char *branch = NULL;
+    if (git_repository_is_shallow(repo) != 1)
+        return bg_error_set(err, BG_EINVAL, "unknown revision \"%s\"", rev);
+    if (rev_is_history(rev))
         return bg_error_set(err, BG_EINVAL,
                             "unknown revision \"%s\" (this is a shallow clone: fetch more history "
                             "with `git fetch --deepen=50` or `git fetch --unshallow`)",
                             rev);
-    return bg_error_set(err, BG_EINVAL, "unknown revision \"%s\"", rev);
+    /* a ref the clone never fetched: more history of what was fetched cannot help */
+    if (remote_branch(repo, rev, remote, sizeof remote, &branch))
+        return bg_error_set(err, BG_EINVAL,
+                            "unknown revision \"%s\" (this shallow clone never fetched it: "
+                            "run `git fetch %s %s:refs/remotes/%s/%s`)",
+                            rev, remote, branch, remote, branch);
+    return bg_error_set(err, BG_EINVAL,
+                        "unknown revision \"%s\" (this shallow clone never fetched it: run "
+                        "`git fetch origin tag %s` for a tag, or `git fetch origin "
+                        "%s:refs/remotes/origin/%s` and use origin/%s for a branch)",
+                        rev, rev, rev, rev, rev);
 }
 
 /* Resolves rev to a commit (annotated tags are peeled) and fills r->commit. */
@@ -219,15 +308,72 @@ static const char *state_text(blob_state s)
 
 /* --- config --- */
 
-/* Drops leading "./" and, for an absolute path inside the repository, the root. */
-static const char *relative_config_path(const char *path, const char *root)
+/* Drops leading "./" (a plain relative path is relative to the repository root). */
+static const char *drop_dot_slash(const char *path)
 {
-    size_t n = strlen(root);
-    if (path[0] == '/' && strncmp(path, root, n) == 0 && path[n] == '/')
-        path += n + 1;
     while (path[0] == '.' && path[1] == '/')
         path += 2;
     return path;
+}
+
+static bool has_dotdot(const char *path)
+{
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return true;
+        p += n + (p[n] == '/');
+    }
+    return false;
+}
+
+/* Lexically normalises the absolute path in (".", "..", repeated slashes) into out,
+ * which holds at least strlen(in) + 2 bytes. */
+static void normalize_path(char *out, const char *in)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (const char *p = in; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 0 && out[n - 1] != '/')
+                n--;
+            n -= n > 0;
+        } else if (len && !(len == 1 && p[0] == '.')) {
+            out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        out[n] = '\0';
+        p += len + (p[len] == '/');
+    }
+}
+
+/* The config path inside the repository. A plain relative path is relative to the
+ * repository root ("bg-gate.json", "deploy/bg-gate.json"); an absolute path or one with
+ * ".." is a file-system path (from start_dir), as `eval --config` takes it, and must
+ * land inside the repository. */
+static int config_in_repo(char **out, const char *cfg, const char *start_dir, const char *root,
+                          bg_error *err)
+{
+    if (cfg[0] != '/' && !has_dotdot(cfg)) {
+        *out = bg_strdup(drop_dot_slash(cfg));
+        return *out ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
+    }
+    char base[PATH_MAX], joined[2 * PATH_MAX + 2], norm[2 * PATH_MAX + 4];
+    if (!realpath(start_dir, base))
+        return bg_error_set(err, BG_EINVAL, "%s: %s", start_dir, strerror(errno));
+    snprintf(joined, sizeof joined, "%s/%s", cfg[0] == '/' ? "" : base, cfg);
+    normalize_path(norm, joined);
+    size_t n = strlen(root);
+    if (strncmp(norm, root, n) != 0 || norm[n] != '/' || !norm[n + 1])
+        return bg_error_set(err, BG_EINVAL,
+                            "config path \"%s\": %s is outside the repository %s (a path with "
+                            "\"..\" or an absolute one is taken from the current directory; "
+                            "other paths are relative to the repository root)",
+                            cfg, norm, root);
+    *out = bg_strdup(norm + n + 1);
+    return *out ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
 }
 
 /* Reads and parses the config blob. */
@@ -251,13 +397,15 @@ static int load_config(cJSON **root, resolve_ctx *c, bg_error *err)
         goto cleanup;
     }
     const char *end = NULL;
+    int line, col;
     *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!*root) {
-        int line, col;
-        size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
-        bg_text_position(text, off, &line, &col);
+        bg_json_error_position(text, len, end, &line, &col);
         rc = bg_error_set(err, BG_EINVAL, "%s@%s:%d:%d: invalid JSON", c->cfg_path, c->short_sha,
                           line, col);
+    } else if (bg_json_trailing_text(text, len, end, &line, &col)) {
+        rc = bg_error_set(err, BG_EINVAL, "%s@%s:%d:%d: unexpected text after the JSON document",
+                          c->cfg_path, c->short_sha, line, col);
     }
 cleanup:
     git_blob_free(blob);
@@ -439,6 +587,8 @@ static int read_template(bg_template *t, resolve_ctx *c, bg_error *err)
     if (problem)
         return bg_error_set(err, BG_EINVAL, "release.templates.%s: \"%s\": %s", t->name, t->path,
                             problem);
+    if (!c->tree)
+        return 0; /* checking a config without a commit (validate) */
     git_blob *blob = NULL;
     blob_state st;
     int rc = lookup_blob(&blob, &st, c, t->path, err);
@@ -530,20 +680,36 @@ static int parse_release(bg_release *r, resolve_ctx *c, const cJSON *root, bg_er
         rc = parse_serving(r, release, err);
     if (!rc)
         rc = parse_strings(&r->suites, &r->n_suites, release, "suites", "release", err);
+    if (!rc) /* after the checks above, whose messages say more for their own keys */
+        rc = bg_json_check_duplicates(root, "", err);
+    return rc;
+}
+
+int bg_release_check_section(const cJSON *root, bg_error *err)
+{
+    resolve_ctx c = {0};
+    if (!cJSON_IsObject(root) || !cJSON_GetObjectItemCaseSensitive(root, "release"))
+        return 0;
+    bg_release *r = calloc(1, sizeof *r);
+    if (!r)
+        return bg_error_set(err, BG_ENOMEM, "out of memory");
+    int rc = parse_release(r, &c, root, err);
+    bg_release_free(r);
     return rc;
 }
 
 /* --- resolve --- */
 
-static int resolve_in_repo(bg_release *r, resolve_ctx *c, const char *rev, const char *cfg,
-                           bg_error *err)
+static int resolve_in_repo(bg_release *r, resolve_ctx *c, const char *start_dir, const char *rev,
+                           const char *cfg, bg_error *err)
 {
     git_commit *commit = NULL;
     cJSON *root = NULL;
     int rc = 0;
-    r->repo_root = repo_root(c->repo);
-    if (!r->repo_root || !(r->config_path = bg_strdup(relative_config_path(cfg, r->repo_root))))
+    if (!(r->repo_root = repo_root(c->repo)))
         return bg_error_set(err, BG_ENOMEM, "out of memory");
+    if ((rc = config_in_repo(&r->config_path, cfg, start_dir, r->repo_root, err)))
+        return rc;
     c->cfg_path = r->config_path;
     const char *problem = bg_release_path_problem(c->cfg_path);
     if (problem)
@@ -577,14 +743,16 @@ int bg_release_resolve(bg_release **out, const char *start_dir, const char *rev,
     *out = NULL;
     if (git_libgit2_init() < 0)
         return bg_error_set(err, BG_EINVAL, "libgit2: %s", git_msg());
-    if ((rc = open_repo(&c.repo, start_dir ? start_dir : ".", err)))
+    if (!start_dir)
+        start_dir = ".";
+    if ((rc = open_repo(&c.repo, start_dir, err)))
         goto cleanup;
     r = calloc(1, sizeof *r);
     if (!r) {
         rc = bg_error_set(err, BG_ENOMEM, "out of memory");
         goto cleanup;
     }
-    rc = resolve_in_repo(r, &c, rev ? rev : bg_release_default_rev(),
+    rc = resolve_in_repo(r, &c, start_dir, rev ? rev : bg_release_default_rev(),
                          config_path ? config_path : DEFAULT_CONFIG, err);
     if (rc == 0) {
         *out = r;

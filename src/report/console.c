@@ -3,7 +3,9 @@
  *
  * The summary is compact: verdict, counts, latency, one line per threshold (✓ ✗ ?), the
  * baseline comparison and its regressed cases when a baseline ran (paired.h), and the
- * worst failing cases as `suite:line id: reason`. Colour only when asked (the
+ * worst failing cases as `suite:line id: reason`. Under -q (log level quiet) only the
+ * verdict line of a run that did not pass is printed: a failed gate is never silent.
+ * Colour only when asked (the
  * caller decides from the TTY and NO_COLOR). Text that came from suites or models is cut
  * to one line and stripped of control characters, so an answer cannot move the cursor
  * or recolour the terminal. Progress redraws one line on a TTY (at most ~10 times a
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bggate/log.h"
 #include "bggate/paired.h"
 #include "bggate/util.h"
 #include "report_internal.h"
@@ -218,13 +221,19 @@ static void con_baseline(con *c, const bg_run *run)
 void bg_report_console(FILE *f, const bg_run *run, bool color)
 {
     con c = {.color = color};
+    bool quiet = bg_log_get_level() == BG_LOG_QUIET;
+    if (quiet && run->verdict == BG_VERDICT_PASSED)
+        return;
     bg_buf_init(&c.b, 0);
     con_verdict(&c, run);
+    if (quiet)
+        goto out;
     con_counts(&c, run);
     con_latency(&c, run);
     con_thresholds(&c, run);
     con_baseline(&c, run);
     con_failing(&c, run);
+out:
     /* On allocation failure the buffer holds what fit: print that much. */
     fputs(bg_buf_cstr(&c.b), f);
     fflush(f);
@@ -265,11 +274,15 @@ static void format_eta(char *out, size_t outsz, double secs)
         snprintf(out, outsz, "%dh%02dm", (int)(secs / 3600), (int)fmod(secs / 60, 60));
 }
 
-void bg_progress_update(bg_progress *p, size_t done, size_t passed, size_t failed,
+void bg_progress_update(bg_progress *p, size_t done, size_t total, size_t passed, size_t failed,
                         size_t errors)
 {
     if (!p || p->quiet)
         return;
+    /* the runner counts runs (cases × repeats, plus baseline ones): its total wins over the
+     * case count the line was created with */
+    if (total > 0)
+        p->total = total;
     double now = bg_now_ms();
     bool last = done >= p->total;
     if (p->tty && p->drawn && !last && now - p->last_ms < PROGRESS_TTY_MS)

@@ -285,6 +285,13 @@ static int junit_case(void *ctx, const bg_run *run, size_t s, size_t c)
 
 /* --- thresholds --- */
 
+/* Whether a threshold's text already gives its sample count: "inconclusive (4 samples, need
+ * 100)", "(3 of 40 requests)", "(4 candidate and 4 baseline samples …)". */
+static bool text_has_count(const char *text)
+{
+    return strstr(text, "sample") != NULL || strstr(text, " requests)") != NULL;
+}
+
 static int threshold_case(bg_buf *b, const bg_threshold_result *t)
 {
     int rc = bg_buf_puts(b, "    <testcase");
@@ -298,7 +305,8 @@ static int threshold_case(bg_buf *b, const bg_threshold_result *t)
             rc = xml_attr(b, "type", t->status == BG_TH_FAIL ? "threshold" : "inconclusive");
         if (rc == 0) rc = bg_buf_putc(b, '>');
         if (rc == 0) rc = xml_escape(b, t->text, false);
-        if (rc == 0 && t->samples) rc = bg_buf_printf(b, " (%zu samples)", t->samples);
+        if (rc == 0 && t->samples && !text_has_count(t->text))
+            rc = bg_buf_printf(b, " (%zu samples)", t->samples);
         if (rc == 0) rc = bg_buf_puts(b, "</failure>\n");
     }
     if (rc == 0) rc = bg_buf_puts(b, "      <system-out>");

@@ -36,6 +36,7 @@ static bool have_nginx;
 static bool hitless; /* the "hitless" test case: nginx mode hitless (Lua) */
 static const char *drain_metric = ""; /* extra promotion members (JSON text) */
 static const char *gate_extra = "";   /* extra gate members (JSON text) */
+static const char *reload_override;   /* router.reload_argv (JSON text) instead of nginx's */
 
 /* ---- fixture ---- */
 
@@ -133,7 +134,8 @@ static void write_config(const char *served, const char *test_argv_json, const c
                  " \"state\": {\"dir\": \"%s\"}}\n",
                  served, served, blue_port, pool_sh, tmp, blue_port, pool_sh, tmp, blue_port,
                  green_port, pool_sh, tmp, green_port, pool_sh, tmp, green_port, mode, upstreams,
-                 test_argv_json ? test_argv_json : test_argv, reload_argv, nginx_port,
+                 test_argv_json ? test_argv_json : test_argv,
+                 reload_override ? reload_override : reload_argv, nginx_port,
                  header ? header : "X-BG-Upstream", gate_extra, drain_metric, state_dir),
         0);
     snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
@@ -583,6 +585,36 @@ START_TEST(a_broken_router_test_changes_nothing)
 }
 END_TEST
 
+/* The real `nginx -t` on a main config nginx rejects: the deploy stops at the flip with
+ * nginx's own words, the upstream file and live traffic stay as they were. */
+START_TEST(a_broken_nginx_config_changes_nothing_and_quotes_nginx)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    char *conf = tmp_path("nginx.conf");
+    char *text = bgt_read_file(conf);
+    ck_assert_ptr_nonnull(text);
+    char *broken = NULL;
+    ck_assert_int_ge(asprintf(&broken, "bogus_directive on;\n%s", text), 0);
+    write_file(conf, broken); /* the running nginx keeps its loaded config */
+    char *before = bgt_read_file(upstreams);
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 3);
+    ck_assert_msg(strstr(r.err, "unknown directive \"bogus_directive\"") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    char *after = bgt_read_file(upstreams);
+    ck_assert_str_eq(before, after);
+    expect_live(blue_port, "initial-model");
+    write_file(conf, text);
+    free(before);
+    free(after);
+    free(broken);
+    free(text);
+    free(conf);
+}
+END_TEST
+
 START_TEST(sigterm_mid_gate_leaves_live_untouched_and_status_explains)
 {
     NEED_NGINX();
@@ -619,7 +651,7 @@ static pid_t deploy_until_phase(const char *phase, const char *cold_ms, const ch
 {
     setenv("POOL_COLD_START_MS", cold_ms, 1);
     setenv("POOL_LATENCY_MS", latency_ms, 1);
-    const char *args[] = {"deploy", NULL};
+    const char *args[] = {"deploy", "--reports", reports, NULL};
     pid_t pid = bgt_spawn_gate(repo_dir, args, tmp);
     ck_assert_int_gt(pid, 0);
     char path[700], needle[64];
@@ -766,6 +798,265 @@ START_TEST(sigkill_during_drain_keeps_the_verified_pool_live)
 }
 END_TEST
 
+/* ---- SIGTERM after the flip, recovery by rollback, restores that are checked ---- */
+
+/* What a background deploy (bgt_spawn_gate) printed on stderr. Caller frees. */
+static char *spawned_stderr(void)
+{
+    char *path = tmp_path("bg-gate.stderr");
+    char *text = bgt_read_file(path);
+    free(path);
+    ck_assert_ptr_nonnull(text);
+    return text;
+}
+
+static const cJSON *state_member(const cJSON *status, const char *key)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(status, "state"), key);
+}
+
+static const char *pool_status(const cJSON *status, const char *pool)
+{
+    return cJSON_GetStringValue(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(state_member(status, "pools"), pool), "status"));
+}
+
+/* The lifecycle phase `name` of the deploy report (report.json), NULL when absent. */
+static const cJSON *report_phase(const cJSON *report, const char *name)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(cJSON_GetObjectItem(report, "deploy"), "lifecycle"))
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItem(p, "phase"));
+        if (n && strcmp(n, name) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+static cJSON *read_report(void)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/report.json", reports);
+    char *text = bgt_read_file(path);
+    ck_assert_msg(text != NULL, "no %s", path);
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    ck_assert_ptr_nonnull(j);
+    return j;
+}
+
+START_TEST(sigterm_during_verify_restores_the_router_and_exits_3)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    /* the new pool answers in 700 ms: 3 verify requests through nginx take ~2 s, and
+     * every one of them succeeds — the signal alone must stop the verification */
+    pid_t pid = deploy_until_phase("verify", "200", "700");
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(bgt_wait(pid, 30), 3);
+    char *err = spawned_stderr();
+    ck_assert_msg(strstr(err, "router restored to blue 100% / green 0%") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "restore checked: blue answers through the router") != NULL, "%s",
+                  err);
+    ck_assert_msg(strstr(err, "deploy: promoted") == NULL, "%s", err);
+    free(err);
+    expect_live(blue_port, "initial-model");
+    cJSON *s = status_json();
+    ck_assert_str_eq(live_of(s), "blue");
+    ck_assert_str_eq(cJSON_GetStringValue(state_member(s, "last_outcome")), "interrupted");
+    ck_assert_msg(cJSON_IsNull(state_member(s, "deploy")), "a phase was left behind");
+    ck_assert_str_eq(cJSON_GetStringValue(state_member(s, "live")), "blue");
+    ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(s, "drift")), 0);
+    cJSON_Delete(s);
+    cJSON *rep = read_report();
+    const cJSON *d = cJSON_GetObjectItem(rep, "deploy");
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(d, "decision")), "interrupted");
+    const cJSON *after = cJSON_GetObjectItem(d, "weights_after");
+    ck_assert_int_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(after, "blue")), 100);
+    const cJSON *verify = report_phase(rep, "verify");
+    ck_assert_ptr_nonnull(verify);
+    ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(verify, "failure")),
+                                 "interrupted by signal 15"));
+    const cJSON *check = report_phase(rep, "restore-check");
+    ck_assert_msg(check != NULL, "the restore was not checked");
+    ck_assert_ptr_null(cJSON_GetStringValue(cJSON_GetObjectItem(check, "failure")));
+    cJSON_Delete(rep);
+}
+END_TEST
+
+START_TEST(sigterm_during_drain_keeps_the_verified_pool_live_and_exits_3)
+{
+    NEED_NGINX();
+    /* drain on a counter blue never brings to 0 (see sigkill_during_drain_…): the drain
+     * would wait out its 5 s timeout; the signal must end it at once */
+    bgt_answer a;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", blue_port);
+    bgt_http_ask(&a, url, "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}",
+                 5000);
+    ck_assert_int_eq(a.status, 200);
+    drain_metric = ", \"drain_metric\": \"vllm:request_success_total\"";
+    write_config("good-model", NULL, NULL);
+    drain_metric = "";
+    ck_assert_int_eq(bgt_repo_commit(&repo, "drain on a counter", NULL), 0);
+    pid_t pid = deploy_until_phase("drain", "200", "0");
+    double t0 = bg_now_ms();
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(bgt_wait(pid, 30), 3);
+    double took = bg_now_ms() - t0;
+    ck_assert_msg(took < 4000, "the drain was not interrupted: exit after %.0f ms", took);
+    char *err = spawned_stderr();
+    ck_assert_msg(strstr(err, "drain: interrupted by signal 15") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "in flight after") == NULL, "%s", err); /* no false timeout */
+    ck_assert_msg(strstr(err, "promoted, then interrupted by signal 15 while draining") != NULL,
+                  "%s", err);
+    ck_assert_msg(strstr(err, "router restored") == NULL, "%s", err);
+    free(err);
+    /* the flip was verified: green keeps the traffic, blue stays warm for rollback */
+    expect_live(green_port, "good-model");
+    cJSON *s = status_json();
+    ck_assert_str_eq(live_of(s), "green");
+    ck_assert_str_eq(cJSON_GetStringValue(state_member(s, "live")), "green");
+    ck_assert_str_eq(pool_status(s, "green"), "live");
+    ck_assert_str_eq(cJSON_GetStringValue(state_member(s, "last_outcome")), "interrupted");
+    ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(state_member(s, "last_message")),
+                                 "green is live and verified"));
+    ck_assert_msg(cJSON_IsNull(state_member(s, "deploy")), "a phase was left behind");
+    cJSON_Delete(s);
+    cJSON *rep = read_report();
+    const cJSON *drain = report_phase(rep, "drain");
+    ck_assert_ptr_nonnull(drain);
+    ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(drain, "failure")), "interrupted");
+    cJSON_Delete(rep);
+    /* nothing is left to recover: the same release is simply live */
+    bgt_result r;
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "nothing to deploy") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "did not finish") == NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+}
+END_TEST
+
+/* SIGKILL after the flip, then `rollback` (not a deploy): it recovers first, and since
+ * the new release was never verified, undoing it is the rollback. */
+static void kill_in_phase_then_rollback(const char *phase, const char *latency_ms)
+{
+    pid_t pid = deploy_until_phase(phase, "200", latency_ms);
+    if (strcmp(phase, "flip") == 0) { /* land the kill while the new file is in place */
+        bool swapped = false;
+        for (int i = 0; i < 500 && !swapped; i++) {
+            char *text = bgt_read_file(upstreams);
+            swapped = text && strstr(text, "blue=0 green=100") != NULL;
+            free(text);
+            if (!swapped)
+                usleep(10 * 1000);
+        }
+        ck_assert_msg(swapped, "the flip never reached the upstream file");
+    }
+    kill(pid, SIGKILL);
+    bgt_wait(pid, 10);
+    bgt_result r;
+    const char *rb[] = {"rollback", NULL};
+    bgt_run_gate(&r, repo_dir, NULL, rb, 60);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "did not finish") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "restoring the router") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "restore checked: blue answers") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "is undone") != NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(blue_port, "initial-model");
+    cJSON *s = status_json();
+    ck_assert_str_eq(live_of(s), "blue");
+    ck_assert_str_eq(cJSON_GetStringValue(state_member(s, "live")), "blue");
+    ck_assert_msg(cJSON_IsNull(state_member(s, "deploy")), "a phase was left behind");
+    ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(s, "drift")), 0);
+    ck_assert_str_eq(pool_status(s, "green"), "failed");
+    cJSON_Delete(s);
+    /* and the next deploy starts clean: nothing to recover, green gets the release */
+    deploy(NULL, &r);
+    expect_exit(&r, 0);
+    ck_assert_msg(strstr(r.err, "did not finish") == NULL, "%s", r.err);
+    bgt_result_dispose(&r);
+    expect_live(green_port, "good-model");
+}
+
+START_TEST(rollback_after_sigkill_during_verify_recovers_the_old_pool)
+{
+    NEED_NGINX();
+    commit_release("good-model");
+    kill_in_phase_then_rollback("verify", "700");
+}
+END_TEST
+
+START_TEST(rollback_after_sigkill_during_flip_recovers_the_old_pool)
+{
+    NEED_NGINX();
+    /* a slow `nginx -t`: killed while the new upstream file is in place, untested */
+    char conf[700], argv[1600];
+    snprintf(conf, sizeof conf, "%s/nginx.conf", tmp);
+    snprintf(argv, sizeof argv,
+             "[\"/bin/sh\", \"-c\", \"sleep 2; exec %s -t -q -c %s -p %s/\"]", NGINX, conf, tmp);
+    write_config("good-model", argv, NULL);
+    ck_assert_int_eq(bgt_repo_commit(&repo, "slow router test", NULL), 0);
+    kill_in_phase_then_rollback("flip", "0");
+}
+END_TEST
+
+/* A restore whose reload does not take effect (nginx keeps its old config, as when
+ * `nginx -s reload` exits 0 but the master could not apply it): the check through the
+ * router must say so loudly, in stderr, the report and the state. */
+START_TEST(a_restore_that_does_not_take_effect_is_reported)
+{
+    NEED_NGINX();
+    /* reload_argv reloads nginx the first time only (the flip), then does nothing */
+    char conf[700], argv[1600];
+    snprintf(conf, sizeof conf, "%s/nginx.conf", tmp);
+    snprintf(argv, sizeof argv,
+             "[\"/bin/sh\", \"-c\", \"if [ -e %s/reloaded ]; then exit 0; fi; touch "
+             "%s/reloaded; exec %s -s reload -c %s -p %s/\"]",
+             tmp, tmp, NGINX, conf, tmp);
+    reload_override = argv;
+    write_config("good-model", NULL, NULL);
+    reload_override = NULL;
+    ck_assert_int_eq(bgt_repo_commit(&repo, "a reload that works once", NULL), 0);
+    /* green answers in 1.5 s: verify (3 answers) lasts ~4.5 s, time enough to see the
+     * flip's reload take effect before the signal — else nginx would still be on blue and
+     * the restore would rightly check out */
+    pid_t pid = deploy_until_phase("verify", "200", "1500");
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1:%d", green_port);
+    bool on_green = false;
+    for (int i = 0; i < 20 && !on_green; i++) {
+        bgt_answer a;
+        ask_router(&a);
+        on_green = strcmp(a.upstream, want) == 0;
+    }
+    ck_assert_msg(on_green, "the flip never reached nginx");
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(bgt_wait(pid, 40), 3);
+    char *err = spawned_stderr();
+    ck_assert_msg(strstr(err, "router restored to blue 100%") != NULL, "%s", err);
+    ck_assert_msg(strstr(err, "error: the router was put back to blue 100 % but the check "
+                              "through") != NULL,
+                  "%s", err);
+    free(err);
+    /* nginx still serves green: exactly what the check reported */
+    expect_live(green_port, "good-model");
+    cJSON *rep = read_report();
+    const cJSON *check = report_phase(rep, "restore-check");
+    ck_assert_msg(check != NULL, "the restore was not checked");
+    const char *why = cJSON_GetStringValue(cJSON_GetObjectItem(check, "failure"));
+    ck_assert_msg(why && strstr(why, "put back to blue"), "%s", why ? why : "(none)");
+    cJSON_Delete(rep);
+    cJSON *s = status_json();
+    ck_assert_ptr_nonnull(strstr(cJSON_GetStringValue(state_member(s, "last_message")),
+                                 "the check through"));
+    cJSON_Delete(s);
+}
+END_TEST
+
 START_TEST(the_api_key_reaches_health_warmup_and_gate_requests)
 {
     NEED_NGINX();
@@ -852,14 +1143,14 @@ START_TEST(validate_checks_the_deploy_sections_without_touching_anything)
     char path[700];
     snprintf(path, sizeof path, "%s/bg-gate.json", repo_dir);
     char *text = bgt_read_file(path);
-    char *p = strstr(text, "\"upstream_header\"");
+    char *p = strstr(text, "\"drain_timeout_s\"");
     ck_assert_ptr_nonnull(p);
-    memcpy(p, "\"upstream_heaedr\"", 17); /* same length: a typo */
+    memcpy(p, "\"drain_timeuot_s\"", 17); /* same length: a typo */
     write_file(path, text);
     free(text);
     bgt_run_gate(&r, repo_dir, NULL, ok, 30);
     expect_exit(&r, 2);
-    ck_assert_msg(strstr(r.err, "router.upstream_heaedr") != NULL, "%s", r.err);
+    ck_assert_msg(strstr(r.err, "promotion.drain_timeuot_s") != NULL, "%s", r.err);
     bgt_result_dispose(&r);
 }
 END_TEST
@@ -914,16 +1205,40 @@ END_TEST
 /* ---- load while the whole cycle runs ---- */
 
 /* A load child through nginx (loadfix.h): every answer must be a 200 from a pool. */
+#define LOAD_BODY                                                                          \
+    "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", \"content\": \"What is the capital "    \
+    "of France?\"}]}"
+
 static void start_loader(bgt_loader *l, const char *stop, bool keep_alive)
 {
     char url[128], counts[700];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
     snprintf(counts, sizeof counts, "%s/load-%s", tmp, keep_alive ? "keepalive" : "new");
-    ck_assert_int_eq(bgt_loader_start(l, url,
-                                      "{\"model\": \"x\", \"messages\": [{\"role\": \"user\", "
-                                      "\"content\": \"What is the capital of France?\"}]}",
-                                      "\"model\"", keep_alive, stop, counts, 120, 0),
-                     0);
+    ck_assert_int_eq(
+        bgt_loader_start(l, url, LOAD_BODY, "\"model\"", keep_alive, stop, counts, 120, 0), 0);
+}
+
+/* wrk's keep-alive connections through the whole cycle: libcurl (the loaders) resends a
+ * request a closing connection lost, wrk counts it. */
+static void start_wrk(bgt_wrk *w)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
+    ck_assert_msg(bgt_wrk_start(w, tmp, url, LOAD_BODY, 8, 300) == 0,
+                  BGT_WRK_BIN " (Debian package wrk) did not start");
+}
+
+/* Stops wrk; asserts no failed request unless only_record. */
+static void stop_wrk(bgt_wrk *w, bool only_record)
+{
+    ck_assert_msg(bgt_wrk_finish(w, false) == 0, "wrk failed (its output is above)");
+    long failed = w->non_2xx + w->socket_errors;
+    fprintf(stderr, "%s mode, whole cycle, wrk keep-alive: %ld responses, %ld non-2xx, %ld "
+                    "socket errors over 20 flips\n",
+            hitless ? "hitless" : "reload", w->requests, w->non_2xx, w->socket_errors);
+    ck_assert_msg(w->requests > 100, "wrk got only %ld responses", w->requests);
+    if (!only_record)
+        ck_assert_msg(failed == 0, "wrk: %ld requests failed", failed);
 }
 
 /* Collects a loader's counts; asserts no failure unless only_record. */
@@ -947,8 +1262,10 @@ static void whole_cycle_under_load(bool keep_alive_may_fail)
     char stop[700];
     snprintf(stop, sizeof stop, "%s/stop-load", tmp);
     bgt_loader fresh, kept;
+    bgt_wrk wrk;
     start_loader(&fresh, stop, false);
     start_loader(&kept, stop, true);
+    start_wrk(&wrk);
     /* 20 flips through the real CLI: two deploys (each with its gate), then rollbacks */
     commit_release("good-model");
     bgt_result r;
@@ -964,6 +1281,7 @@ static void whole_cycle_under_load(bool keep_alive_may_fail)
     write_file(stop, "stop\n");
     stop_loader(&fresh, "new connection per request", false);
     stop_loader(&kept, "keep-alive", keep_alive_may_fail);
+    stop_wrk(&wrk, keep_alive_may_fail);
     expect_live(blue_port, "good-model-2"); /* an even number of rollbacks */
 }
 
@@ -1303,6 +1621,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, a_pool_that_never_gets_ready_exits_3_live_untouched);
     tcase_add_test(tc, drift_between_router_and_state_stops_the_deploy);
     tcase_add_test(tc, a_broken_router_test_changes_nothing);
+    tcase_add_test(tc, a_broken_nginx_config_changes_nothing_and_quotes_nginx);
     tcase_add_test(tc, validate_checks_the_deploy_sections_without_touching_anything);
     tcase_add_test(tc, sigterm_mid_gate_leaves_live_untouched_and_status_explains);
     tcase_add_test(tc, sigkill_during_health_is_explained_and_recovered);
@@ -1315,6 +1634,16 @@ Suite *make_suite(void)
     tcase_add_test(tc, the_api_key_reaches_health_warmup_and_gate_requests);
     tcase_add_test(tc, reload_whole_cycle_under_load_drops_nothing_on_new_connections);
     tcase_add_test(tc, two_concurrent_deploys_one_proceeds_the_other_exits_4);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("safety"); /* signals after the flip, recovery, checked restores */
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_unchecked_fixture(tc, bgt_registry_open, bgt_registry_sweep);
+    tcase_set_timeout(tc, 240);
+    tcase_add_test(tc, sigterm_during_verify_restores_the_router_and_exits_3);
+    tcase_add_test(tc, sigterm_during_drain_keeps_the_verified_pool_live_and_exits_3);
+    tcase_add_test(tc, rollback_after_sigkill_during_verify_recovers_the_old_pool);
+    tcase_add_test(tc, rollback_after_sigkill_during_flip_recovers_the_old_pool);
+    tcase_add_test(tc, a_restore_that_does_not_take_effect_is_reported);
     suite_add_tcase(s, tc);
     tc = tcase_create("hooks");
     tcase_add_checked_fixture(tc, setup, teardown);

@@ -244,6 +244,9 @@ START_TEST(streaming_ttft_tracks_the_injected_delay)
     cJSON *j = load_json(report);
     const char *p50[] = {"summary", "ttft_ms", "p50", NULL};
     double ttft = json_num(j, p50);
+    /* 15 ms, not 5: on an idle 2-core machine the p50 is 80.6-80.9 ms, but with two busy
+     * loops per core (a loaded CI runner) 5 runs gave 81.6, 90.1, 84.9, 88.3 and 82.9 ms,
+     * so a 5 ms bound would fail most loaded runs. Below 80 would be a measuring bug. */
     ck_assert_msg(ttft >= 80 && ttft < 95, "ttft p50 %.1f ms, injected 80 ms", ttft);
     const char *itl[] = {"summary", "itl_ms", "p50", NULL};
     double gap = json_num(j, itl);

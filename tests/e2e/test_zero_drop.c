@@ -22,9 +22,7 @@
  * stopped by PID. Missing nginx, Lua module, wrk or $BG_MOCK_BIN: skipped, loudly.
  */
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,16 +31,15 @@
 #include <unistd.h>
 
 #include "../support/check_main.h"
+#include "../support/loadfix.h"
 #include "../support/nginxfix.h"
 #include "../support/proc.h"
 #include "bggate/buf.h"
 #include "bggate/router.h"
 #include "bggate/util.h"
 
-extern char **environ;
 
 #define NGINX_BIN BGT_NGINX_BIN
-#define WRK_BIN "/usr/bin/wrk"
 #define NDK_MODULE "/usr/lib/nginx/modules/ndk_http_module.so"
 #define LUA_MODULE "/usr/lib/nginx/modules/ngx_http_lua_module.so"
 
@@ -427,78 +424,23 @@ static void load_while_flipping(bg_router *r, load *l)
 
 /* ======================= wrk ======================= */
 
-typedef struct wrk_result {
-    long requests, non_2xx, socket_errors;
-} wrk_result;
-
-static pid_t spawn_to_file(const char *const *argv, const char *out_path)
-{
-    posix_spawn_file_actions_t fa;
-    pid_t pid = -1;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-}
-
-/* "  1234 requests in 2.50s", "Socket errors: connect 0, read 3, write 0, timeout 0",
- * "Non-2xx or 3xx responses: 5" */
-static int parse_wrk(wrk_result *w, const char *out)
-{
-    const char *p = strstr(out, " requests in ");
-    const char *line = p;
-    long c = 0, r = 0, wr = 0, t = 0;
-    memset(w, 0, sizeof *w);
-    if (!p)
-        return -1;
-    while (line > out && line[-1] != '\n')
-        line--;
-    if (sscanf(line, " %ld requests in", &w->requests) != 1)
-        return -1;
-    if ((p = strstr(out, "Socket errors:")) &&
-        sscanf(p, "Socket errors: connect %ld, read %ld, write %ld, timeout %ld", &c, &r, &wr,
-               &t) == 4)
-        w->socket_errors = c + r + wr + t;
-    if ((p = strstr(out, "Non-2xx or 3xx responses:")))
-        sscanf(p, "Non-2xx or 3xx responses: %ld", &w->non_2xx);
-    return 0;
-}
-
 /* wrk with keep-alive connections while flipping; false when wrk is not installed. */
-static bool wrk_while_flipping(bg_router *r, wrk_result *w)
+static bool wrk_while_flipping(bg_router *r, bgt_wrk *w)
 {
-    if (access(WRK_BIN, X_OK) != 0) {
-        fprintf(stderr, "SKIPPED the wrk part (mode %s): " WRK_BIN " is not installed\n",
+    if (access(BGT_WRK_BIN, X_OK) != 0) {
+        fprintf(stderr, "SKIPPED the wrk part (mode %s): " BGT_WRK_BIN " is not installed\n",
                 mode_name());
         return false;
     }
-    char *script = tmp_path("post.lua"), *out = tmp_path("wrk.out");
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", nginx_port);
-    ck_assert_int_eq(write_tmp_file("post.lua",
-                                    "wrk.method = \"POST\"\n"
-                                    "wrk.body = '" PING_BODY "'\n"
-                                    "wrk.headers[\"Content-Type\"] = \"application/json\"\n"),
-                     0);
-    const char *argv[] = {WRK_BIN, "-t", "2", "-c", "16", "-d", "3s", "--timeout", "5s",
-                          "-s", script, url, NULL};
-    pid_t pid = spawn_to_file(argv, out);
-    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(bgt_wrk_start(w, tmp, url, PING_BODY, 16, 3), 0);
     sleep_ms(200);
     flip_many(r);
-    int code = bgt_wait(pid, 30);
-    char *text = bgt_read_file(out);
-    CHECK_OR_DUMP(code == 0 && text && parse_wrk(w, text) == 0, "wrk exited %d:\n%s", code,
-                  text ? text : "(no output)");
+    CHECK_OR_DUMP(bgt_wrk_finish(w, true) == 0, "wrk failed (its output is above)");
     fprintf(stderr, "%s mode, wrk keep-alive: %ld responses, %ld non-2xx, %ld socket errors "
                     "over %d flips\n",
             mode_name(), w->requests, w->non_2xx, w->socket_errors, FLIPS);
-    free(text);
-    free(script);
-    free(out);
     return true;
 }
 
@@ -622,7 +564,7 @@ START_TEST(flips_and_keepalive_connections)
     bg_router *r = NULL;
     bg_error err = {0};
     load l = {.reuse = true};
-    wrk_result w;
+    bgt_wrk w;
     ck_assert_msg(new_router(&r, NULL, &err) == 0, "%s", err.msg);
     set_weights(r, 100, 0);
     bool have_wrk = wrk_while_flipping(r, &w);

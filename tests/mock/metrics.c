@@ -1,4 +1,6 @@
-/* metrics.c — bg-mock's /metrics: the vLLM metrics bg-gate scrapes, nothing more.
+/* metrics.c — bg-mock's /metrics: the vLLM metrics bg-gate scrapes, and two of bg-mock's
+ * own that let tests check the client: the peak of concurrently active completion requests
+ * (is --concurrency a cap?) and the connections accepted (are connections kept alive?).
  *
  * Counters and two histograms (end-to-end latency, time to first token) live behind one
  * mutex; handlers update them from many connection threads. Rendering follows the
@@ -67,6 +69,22 @@ void bg_mock_metrics_ttft(bg_mock_metrics *m, double seconds)
 {
     pthread_mutex_lock(&m->mu);
     hist_observe(&m->ttft, seconds);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void bg_mock_metrics_active(bg_mock_metrics *m, int delta)
+{
+    pthread_mutex_lock(&m->mu);
+    m->active += delta;
+    if (m->active > m->active_max)
+        m->active_max = m->active;
+    pthread_mutex_unlock(&m->mu);
+}
+
+void bg_mock_metrics_connection(bg_mock_metrics *m)
+{
+    pthread_mutex_lock(&m->mu);
+    m->connections++;
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -167,6 +185,14 @@ static int render_locked(bg_buf *out, const bg_mock_metrics *m, const char *mode
     if (rc == 0)
         rc = put_hist(out, "vllm:time_to_first_token_seconds",
                       "Histogram of time to first token in seconds.", &m->ttft, model);
+    if (rc == 0)
+        rc = put_counter(out, "bg_mock_requests_active_max", "gauge",
+                         "Most completion requests active at once (body parsed, response not "
+                         "yet queued).",
+                         model, (unsigned long long)m->active_max);
+    if (rc == 0)
+        rc = put_counter(out, "bg_mock_connections_total", "counter",
+                         "TCP connections accepted.", model, m->connections);
     return rc;
 }
 

@@ -156,6 +156,9 @@ typedef struct bg_mock_hist {
 typedef struct bg_mock_metrics {
     pthread_mutex_t mu;
     long running;
+    long active;       /* completion requests between arrival and their response queued */
+    long active_max;   /* the most of those at once since start */
+    unsigned long long connections; /* TCP connections accepted since start */
     unsigned long long success_stop;
     unsigned long long success_length;
     unsigned long long prompt_tokens;
@@ -172,7 +175,13 @@ void bg_mock_metrics_started(bg_mock_metrics *m);
 void bg_mock_metrics_finished(bg_mock_metrics *m, const char *finish_reason, double e2e_s,
                               long prompt_tokens, long generation_tokens);
 void bg_mock_metrics_ttft(bg_mock_metrics *m, double seconds);
-/* Prometheus text format 0.0.4 with vLLM's metric names. */
+/* A completion request became active (+1: its body parsed) or stopped being active (-1:
+ * its response was queued, or it ended without one); tracks the peak. */
+void bg_mock_metrics_active(bg_mock_metrics *m, int delta);
+/* A TCP connection was accepted. */
+void bg_mock_metrics_connection(bg_mock_metrics *m);
+/* Prometheus text format 0.0.4 with vLLM's metric names, then bg-mock's own
+ * (bg_mock_requests_active_max, bg_mock_connections_total) for tests. */
 int bg_mock_metrics_render(bg_buf *out, bg_mock_metrics *m, const char *model);
 
 /* --------------------------------------------------------------- config.c */

@@ -40,6 +40,7 @@ struct bg_mock_server {
     atomic_ulong next_id;
     atomic_long answered; /* completion requests answered, for --crash-after */
     atomic_long delayed;  /* completion requests that reached their latency, for --degrade-after */
+    atomic_ulong next_conn; /* serial number of the last connection accepted */
     int port;
 };
 
@@ -58,6 +59,7 @@ typedef struct mock_req {
     unsigned injected; /* BG_MOCK_ERR_* or 0 */
     /* completion bookkeeping */
     bool completion;    /* counted in num_requests_running */
+    bool active;        /* counted in the active gauge until its response is queued */
     bool answered;      /* a response was queued */
     const char *finish; /* success finish_reason, NULL for errors */
     long prompt_tokens;
@@ -181,6 +183,14 @@ static void add_string_or_null(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
+/* The serial number (1, 2, …) of the connection a request came on; 0 if unknown. */
+static unsigned long conn_serial(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? (unsigned long)(uintptr_t)ci->socket_context : 0;
+}
+
 /* One JSON line per request; status < 0 is logged as null (a hang never answers). */
 static void log_request(bg_mock_server *s, struct MHD_Connection *c, const mock_req *r,
                         int status)
@@ -189,6 +199,7 @@ static void log_request(bg_mock_server *s, struct MHD_Connection *c, const mock_
         return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "t", r->wall_start);
+    cJSON_AddNumberToObject(o, "conn", (double)conn_serial(c));
     cJSON_AddStringToObject(o, "method", r->method);
     cJSON_AddStringToObject(o, "path", r->url);
     add_string_or_null(o, "model", r->model);
@@ -216,10 +227,20 @@ static void log_request(bg_mock_server *s, struct MHD_Connection *c, const mock_
 
 /* ------------------------------------------------------------- responses */
 
+/* A request stops being active once its response is queued or it ends without one. */
+static void deactivate(bg_mock_server *s, mock_req *r)
+{
+    if (r->active) {
+        r->active = false;
+        bg_mock_metrics_active(&s->metrics, -1);
+    }
+}
+
 /* Logs the request, then queues resp (consumed either way). */
 static enum MHD_Result queue(bg_mock_server *s, struct MHD_Connection *c, mock_req *r,
                              unsigned status, struct MHD_Response *resp)
 {
+    deactivate(s, r);
     if (resp == NULL)
         return MHD_NO;
     log_request(s, c, r, (int)status);
@@ -407,6 +428,11 @@ static enum MHD_Result answer(bg_mock_server *s, struct MHD_Connection *c, mock_
     r->injected = pick_injection(s, degraded);
     r->completion = true;
     bg_mock_metrics_started(&s->metrics);
+    /* Active from here (the whole request has arrived) until the response is queued: a
+     * span inside the client's own, so the peak never exceeds what the client had in
+     * flight — what a test of a concurrency cap needs. */
+    r->active = true;
+    bg_mock_metrics_active(&s->metrics, 1);
     if (r->injected == BG_MOCK_ERR_500)
         return send_error(s, c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "injected error", "server_error");
     if (r->injected == BG_MOCK_ERR_HANG) {
@@ -596,6 +622,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     (void)c;
     if (r == NULL)
         return;
+    deactivate(s, r);
     if (r->completion) {
         bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && r->finish != NULL;
         bg_mock_metrics_finished(&s->metrics, ok ? r->finish : NULL,
@@ -610,6 +637,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
     }
     req_free(r);
     *req_cls = NULL;
+}
+
+/* Numbers each accepted connection (the request log's "conn") and counts it. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    bg_mock_server *s = cls;
+    (void)c;
+    if (code != MHD_CONNECTION_NOTIFY_STARTED)
+        return;
+    *socket_context = (void *)(uintptr_t)(atomic_fetch_add(&s->next_conn, 1) + 1);
+    bg_mock_metrics_connection(&s->metrics);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -643,6 +682,7 @@ static int start_daemon(bg_mock_server *s, bg_error *err)
     s->daemon = MHD_start_daemon(flags, (uint16_t)s->cfg->port, NULL, NULL, on_request, s,
                                  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                                  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
                                  MHD_OPTION_END);
@@ -665,6 +705,7 @@ static int server_init(bg_mock_server *s, const bg_mock_config *cfg, bg_error *e
     atomic_init(&s->next_id, 0);
     atomic_init(&s->answered, 0);
     atomic_init(&s->delayed, 0);
+    atomic_init(&s->next_conn, 0);
     bg_mock_metrics_init(&s->metrics);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->log_mu, NULL);

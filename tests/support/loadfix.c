@@ -1,5 +1,8 @@
 /* loadfix.c — the load generator of the end-to-end tests (see loadfix.h). */
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +85,84 @@ int bgt_loader_finish(bgt_loader *l, long *done, long *failed, char *first, size
     }
     free(counts);
     return n == 2 ? 0 : -1;
+}
+
+/* ---- wrk ---- */
+
+extern char **environ;
+
+static pid_t spawn_to_file(const char *const *argv, const char *out_path)
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) != 0)
+        pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+int bgt_wrk_start(bgt_wrk *w, const char *dir, const char *url, const char *json_body,
+                  int conns, int max_s)
+{
+    memset(w, 0, sizeof *w);
+    w->pid = -1;
+    if (access(BGT_WRK_BIN, X_OK) != 0)
+        return -1;
+    char script[700], c[16], d[16];
+    snprintf(script, sizeof script, "%s/wrk-post.lua", dir);
+    snprintf(w->out, sizeof w->out, "%s/wrk.out", dir);
+    FILE *f = fopen(script, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "wrk.method = \"POST\"\nwrk.body = '%s'\n"
+               "wrk.headers[\"Content-Type\"] = \"application/json\"\n",
+            json_body);
+    fclose(f);
+    snprintf(c, sizeof c, "%d", conns);
+    snprintf(d, sizeof d, "%ds", max_s);
+    const char *argv[] = {BGT_WRK_BIN, "-t", "2", "-c", c, "-d", d, "--timeout", "5s",
+                          "-s", script, url, NULL};
+    w->pid = spawn_to_file(argv, w->out);
+    return w->pid > 0 ? 0 : -1;
+}
+
+/* "  1234 requests in 2.50s", "Socket errors: connect 0, read 3, write 0, timeout 0",
+ * "Non-2xx or 3xx responses: 5" */
+static int parse_wrk(bgt_wrk *w, const char *out)
+{
+    const char *p = strstr(out, " requests in ");
+    const char *line = p;
+    long c = 0, r = 0, wr = 0, t = 0;
+    if (!p)
+        return -1;
+    while (line > out && line[-1] != '\n')
+        line--;
+    if (sscanf(line, " %ld requests in", &w->requests) != 1)
+        return -1;
+    if ((p = strstr(out, "Socket errors:")) &&
+        sscanf(p, "Socket errors: connect %ld, read %ld, write %ld, timeout %ld", &c, &r, &wr,
+               &t) == 4)
+        w->socket_errors = c + r + wr + t;
+    if ((p = strstr(out, "Non-2xx or 3xx responses:")))
+        sscanf(p, "Non-2xx or 3xx responses: %ld", &w->non_2xx);
+    return 0;
+}
+
+int bgt_wrk_finish(bgt_wrk *w, bool let_run)
+{
+    if (w->pid <= 0)
+        return -1;
+    if (!let_run)
+        kill(w->pid, SIGINT);
+    int code = bgt_wait(w->pid, 30);
+    w->pid = -1;
+    char *text = bgt_read_file(w->out);
+    int rc = code == 0 && text && parse_wrk(w, text) == 0 ? 0 : -1;
+    if (rc)
+        fprintf(stderr, "wrk exited %d:\n%s\n", code, text ? text : "(no output)");
+    free(text);
+    return rc;
 }

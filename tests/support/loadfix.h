@@ -23,4 +23,22 @@ int bgt_loader_start(bgt_loader *l, const char *url, const char *json_body, cons
  * (firstsz bytes) gets the first failure ("" when none). 0, or -1. */
 int bgt_loader_finish(bgt_loader *l, long *done, long *failed, char *first, size_t firstsz);
 
+/* wrk (Debian's /usr/bin/wrk) with keep-alive connections: unlike libcurl it never resends
+ * a request that a closing connection lost, so it sees exactly what a plain client would. */
+#define BGT_WRK_BIN "/usr/bin/wrk"
+
+typedef struct bgt_wrk {
+    pid_t pid;
+    char out[700]; /* its output */
+    long requests, non_2xx, socket_errors;
+} bgt_wrk;
+
+/* Starts wrk (2 threads, `conns` connections, for at most max_s seconds) POSTing json_body
+ * to url; dir holds its script and output. 0, or -1 when wrk is missing or did not start. */
+int bgt_wrk_start(bgt_wrk *w, const char *dir, const char *url, const char *json_body,
+                  int conns, int max_s);
+/* Stops it early (SIGINT: wrk then prints its summary) unless `let_run`, waits, and parses
+ * the counts. 0, or -1 with its output printed. */
+int bgt_wrk_finish(bgt_wrk *w, bool let_run);
+
 #endif

@@ -80,13 +80,18 @@ START_TEST(config_errors_name_the_file_and_json_path)
     expect_error("{\"gaet\": {}}", "bg-gate.json: gaet: unknown field (did you mean \"gate\"?)");
     expect_error("{\"gate\": {\"arrivals\": \"burst\"}}",
                  "bg-gate.json: gate.arrivals: expected \"poisson\" or \"constant\", got \"burst\"");
-    expect_error("{\n  \"gate\": {\n    \"repeat\": 2,,\n  }\n}", "bg-gate.json:3:18: invalid JSON");
+    expect_error("{\n  \"gate\": {\n    \"repeat\": 2,,\n  }\n}", "bg-gate.json:3:17: invalid JSON");
     expect_error("[1]", "bg-gate.json: expected a JSON object at the top level");
     expect_error("{\"gate\": {\"request\": {\"stream\": true}}}",
                  "bg-gate.json: gate.request.stream: set by bg-gate (use gate.stream instead)");
     expect_error("{\"gate\": {\"request\": [1]}}",
                  "bg-gate.json: gate.request: expected an object, got an array");
     expect_error("{} {}", "bg-gate.json:1:4: unexpected text after the JSON document");
+    /* a trailing comma: the position is the '}' where a member name was expected */
+    expect_error("{\"gate\": {\"repeat\": 2,}}", "bg-gate.json:1:23: invalid JSON");
+    /* cJSON would keep both and read the first: a duplicate is an error, not a surprise */
+    expect_error("{\"gate\": {\"repeat\": 2, \"repeat\": 3}}",
+                 "bg-gate.json: gate: duplicate key \"repeat\"");
 }
 END_TEST
 

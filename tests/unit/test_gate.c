@@ -326,6 +326,23 @@ START_TEST(evaluate_streaming_metrics_without_samples_ask_for_stream)
 }
 END_TEST
 
+/* A streamed run whose answers were all one token long: TTFT measured, ITL/TPOT not, and
+ * the text must not tell the user to enable a streaming that was on. */
+START_TEST(evaluate_streamed_run_without_two_token_answers_says_so)
+{
+    bg_run *run = run_20_passing();
+    run->stream = true;
+    bg_threshold ths[] = {th("itl_p95_ms", 50), th("tpot_p50_ms", 20)};
+    evaluate(run, ths, 2);
+    ck_assert_str_eq(run->thresholds[1].text,
+                     "itl_p95_ms \xE2\x89\xA4 50: inconclusive (0 samples: no streamed answer had "
+                     "more than one token)");
+    ck_assert_int_eq(run->thresholds[2].status, BG_TH_INCONCLUSIVE);
+    ck_assert_ptr_null(strstr(run->thresholds[2].text, "enable --stream"));
+    bg_run_free(run);
+}
+END_TEST
+
 START_TEST(evaluate_streaming_metrics_use_their_samples)
 {
     bg_run *run = make_run(20, 0);
@@ -616,6 +633,7 @@ Suite *make_suite(void)
     tcase_add_test(ev, evaluate_shows_more_digits_when_a_failure_rounds_to_the_limit);
     tcase_add_test(ev, evaluate_is_inconclusive_with_too_few_samples);
     tcase_add_test(ev, evaluate_streaming_metrics_without_samples_ask_for_stream);
+    tcase_add_test(ev, evaluate_streamed_run_without_two_token_answers_says_so);
     tcase_add_test(ev, evaluate_streaming_metrics_use_their_samples);
     tcase_add_test(ev, evaluate_max_ms_needs_one_sample);
     tcase_add_test(ev, evaluate_reason_names_first_failures_like_the_docs);

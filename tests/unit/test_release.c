@@ -143,13 +143,14 @@ static int run_git(const char *const *args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-static bool git_available(const char *test)
+/* The git CLI makes the worktrees and shallow clones these tests need; it is one of the
+ * test packages of scripts/install-deps.sh, so a missing git fails the test instead of
+ * letting it pass without checking anything. */
+static void require_git(void)
 {
     const char *args[] = {"--version", NULL};
-    if (run_git(args) == 0)
-        return true;
-    fprintf(stderr, "SKIPPED %s: the git CLI is not installed\n", test);
-    return false;
+    ck_assert_msg(run_git(args) == 0,
+                  "the git CLI is required (scripts/install-deps.sh test installs it)");
 }
 
 /* --- hashes --- */
@@ -562,6 +563,15 @@ START_TEST(discovers_the_repository_from_a_subdirectory_and_reads_a_nested_confi
     r = resolve_ok_at(sub, "HEAD", abs);
     ck_assert_str_eq(r->model_name, "nested");
     bg_release_free(r);
+    /* with "..", the path is taken from the directory the command runs in, as `eval
+     * --config ../x` takes it */
+    r = resolve_ok_at(sub, "HEAD", "../deploy/prod/bg-gate.json");
+    ck_assert_str_eq(r->config_path, "deploy/prod/bg-gate.json");
+    bg_release_free(r);
+    r = resolve_ok_at(sub, "HEAD", "../bg-gate.json");
+    ck_assert_str_eq(r->config_path, "bg-gate.json");
+    ck_assert_str_eq(r->model_name, "meta-llama/Llama-3.1-8B-Instruct");
+    bg_release_free(r);
     fx_close(&f);
 }
 END_TEST
@@ -586,8 +596,7 @@ END_TEST
 
 START_TEST(resolves_through_a_git_worktree)
 {
-    if (!git_available("resolves_through_a_git_worktree"))
-        return;
+    require_git();
     fixture f;
     fx_open(&f);
     char wt[600];
@@ -609,12 +618,13 @@ END_TEST
 
 START_TEST(shallow_clone_explains_a_missing_parent)
 {
-    if (!git_available("shallow_clone_explains_a_missing_parent"))
-        return;
+    require_git();
     fixture f;
     fx_open(&f);
     ck_assert_int_eq(bgt_repo_write(&f.repo, "README.md", "second\n"), 0);
     commit(&f, "second");
+    const char *branch[] = {"-C", f.repo.dir, "branch", "other", NULL};
+    ck_assert_int_eq(run_git(branch), 0);
     char url[700], clone[600];
     snprintf(url, sizeof url, "file://%s", f.repo.dir);
     snprintf(clone, sizeof clone, "%s/shallow", f.tmp);
@@ -626,6 +636,16 @@ START_TEST(shallow_clone_explains_a_missing_parent)
     expect_error_at(clone, "HEAD~1", NULL,
                     "unknown revision \"HEAD~1\" (this is a shallow clone: fetch more history "
                     "with `git fetch --deepen=50` or `git fetch --unshallow`)");
+    /* a branch the clone never fetched: --deepen cannot bring it, the hint's fetch does */
+    expect_error_at(clone, "origin/other", NULL,
+                    "unknown revision \"origin/other\" (this shallow clone never fetched it: run "
+                    "`git fetch origin other:refs/remotes/origin/other`)");
+    const char *fetch[] = {"-C", clone, "fetch", "-q", "origin", "other:refs/remotes/origin/other",
+                           NULL};
+    ck_assert_int_eq(run_git(fetch), 0);
+    r = resolve_ok_at(clone, "origin/other", NULL);
+    ck_assert_str_eq(r->commit, f.head);
+    bg_release_free(r);
     fx_close(&f);
 }
 END_TEST
@@ -658,13 +678,17 @@ START_TEST(missing_config_names_the_commit)
 {
     fixture f;
     fx_open(&f);
-    char msg[200];
+    char msg[1200];
     snprintf(msg, sizeof msg, "no other.json at %s", f.short_sha);
     expect_error_at(f.repo.dir, "HEAD", "other.json", msg);
     snprintf(msg, sizeof msg, "prompts at %s is a directory, not a file", f.short_sha);
     expect_error_at(f.repo.dir, "HEAD", "prompts", msg);
-    expect_error_at(f.repo.dir, "HEAD", "../bg-gate.json",
-                    "config path \"../bg-gate.json\": \"..\" is not allowed");
+    snprintf(msg, sizeof msg,
+             "config path \"../bg-gate.json\": %s/bg-gate.json is outside the repository %s (a "
+             "path with \"..\" or an absolute one is taken from the current directory; other "
+             "paths are relative to the repository root)",
+             f.tmp, f.repo.dir);
+    expect_error_at(f.repo.dir, "HEAD", "../bg-gate.json", msg);
     fx_close(&f);
 }
 END_TEST
@@ -790,6 +814,242 @@ START_TEST(template_symlink_and_oversized_blob_are_rejected)
         &f, "{\"model\": {\"name\": \"m\"}, \"templates\": {\"b\": \"prompts/big.txt\"}}",
         "release.templates.b: \"prompts/big.txt\": larger than 1048576 bytes");
     fx_close(&f);
+}
+END_TEST
+
+/* --- release id: every deployed change, and only those --- */
+
+#define RELEASE_FMT                                                                                \
+    "{\"model\": {\"name\": \"%s\", \"revision\": \"0e9e39f2\", \"served_name\": \"llama-8b\"},"   \
+    " \"templates\": {%s}, \"serving\": {\"args\": [%s], \"env\": {%s}},"                          \
+    " \"suites\": [\"evals/golden.jsonl\"]}"
+#define BASE_NAME "meta-llama/Llama-3.1-8B-Instruct"
+#define BASE_TEMPLATES "\"system\": \"prompts/system.txt\", \"qa\": \"prompts/qa.json\""
+#define BASE_ARGS "\"--max-model-len\", \"8192\""
+#define BASE_ENV "\"VLLM_B\": \"2\", \"VLLM_A\": \"1\""
+
+/* Commits RELEASE_FMT filled with the four parts and returns the release id of HEAD. */
+static void id_of(fixture *f, char out[BG_RELEASE_ID_HEX + 1], const char *name,
+                  const char *templates, const char *args, const char *env)
+{
+    char release[2048];
+    snprintf(release, sizeof release, RELEASE_FMT, name, templates, args, env);
+    write_config(f, release);
+    commit(f, "variant");
+    bg_release *r = resolve_ok(f, "HEAD");
+    memcpy(out, r->id, BG_RELEASE_ID_HEX + 1);
+    bg_release_free(r);
+}
+
+START_TEST(release_id_changes_with_names_keys_membership_and_arg_order)
+{
+    static const struct {
+        const char *what, *name, *templates, *args, *env;
+    } variants[] = {
+        {"model.name", "meta-llama/Llama-3.1-70B-Instruct", BASE_TEMPLATES, BASE_ARGS, BASE_ENV},
+        {"template key renamed", BASE_NAME,
+         "\"sys\": \"prompts/system.txt\", \"qa\": \"prompts/qa.json\"", BASE_ARGS, BASE_ENV},
+        {"template added", BASE_NAME, BASE_TEMPLATES ", \"readme\": \"README.md\"", BASE_ARGS,
+         BASE_ENV},
+        {"template removed", BASE_NAME, "\"qa\": \"prompts/qa.json\"", BASE_ARGS, BASE_ENV},
+        {"env key renamed", BASE_NAME, BASE_TEMPLATES, BASE_ARGS,
+         "\"VLLM_C\": \"2\", \"VLLM_A\": \"1\""},
+        {"args reordered", BASE_NAME, BASE_TEMPLATES, "\"8192\", \"--max-model-len\"", BASE_ENV},
+    };
+    enum { N = sizeof variants / sizeof variants[0] };
+    fixture f;
+    fx_open(&f);
+    char base[BG_RELEASE_ID_HEX + 1], ids[N][BG_RELEASE_ID_HEX + 1];
+    bg_release *r = resolve_ok(&f, "HEAD");
+    memcpy(base, r->id, sizeof base);
+    bg_release_free(r);
+    char again[BG_RELEASE_ID_HEX + 1];
+    id_of(&f, again, BASE_NAME, BASE_TEMPLATES, BASE_ARGS, BASE_ENV);
+    ck_assert_str_eq(again, base); /* the format above is the fixture's release */
+    for (size_t i = 0; i < N; i++) {
+        id_of(&f, ids[i], variants[i].name, variants[i].templates, variants[i].args,
+              variants[i].env);
+        ck_assert_msg(strcmp(ids[i], base) != 0, "%s keeps the id", variants[i].what);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_msg(strcmp(ids[i], ids[j]) != 0, "%s and %s share an id", variants[i].what,
+                          variants[j].what);
+    }
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(moving_a_template_with_the_same_bytes_keeps_the_id)
+{
+    fixture f;
+    fx_open(&f);
+    bg_release *before = resolve_ok(&f, "HEAD");
+    char old_path[700];
+    snprintf(old_path, sizeof old_path, "%s/prompts/qa.json", f.repo.dir);
+    ck_assert_int_eq(unlink(old_path), 0);
+    ck_assert_int_eq(bgt_repo_write(&f.repo, "templates/v2/qa.json", "{\"q\": \"{{question}}\"}\n"),
+                     0);
+    char moved[BG_RELEASE_ID_HEX + 1];
+    id_of(&f, moved, BASE_NAME,
+          "\"system\": \"prompts/system.txt\", \"qa\": \"templates/v2/qa.json\"", BASE_ARGS,
+          BASE_ENV);
+    ck_assert_str_eq(moved, before->id);
+    bg_release *after = resolve_ok(&f, "HEAD");
+    ck_assert_str_eq(bg_release_template(after, "qa")->path, "templates/v2/qa.json");
+    ck_assert_str_eq(bg_release_template(after, "qa")->oid, bg_release_template(before, "qa")->oid);
+    bg_release_free(before);
+    bg_release_free(after);
+    fx_close(&f);
+}
+END_TEST
+
+/* --- JSON errors: trailing text, the column of a trailing comma, duplicate keys --- */
+
+START_TEST(text_after_the_json_document_is_rejected_like_validate_does)
+{
+    fixture f;
+    fx_open(&f);
+    ck_assert_int_eq(bgt_repo_write(&f.repo, "bg-gate.json",
+                                    "{\"release\": {\"model\": {\"name\": \"m\"}}}\n}\n"),
+                     0);
+    commit(&f, "merge leftover");
+    char msg[200];
+    snprintf(msg, sizeof msg, "bg-gate.json@%s:2:1: unexpected text after the JSON document",
+             f.short_sha);
+    expect_error_at(f.repo.dir, "HEAD", NULL, msg);
+    ck_assert_int_eq(
+        bgt_repo_write(&f.repo, "bg-gate.json", "{\"release\": {\"model\": {\"name\": \"m\"}}} x"),
+        0);
+    commit(&f, "trailing word");
+    snprintf(msg, sizeof msg, "bg-gate.json@%s:1:39: unexpected text after the JSON document",
+             f.short_sha); /* the x */
+    expect_error_at(f.repo.dir, "HEAD", NULL, msg);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(trailing_comma_column_points_at_the_closing_brace)
+{
+    fixture f;
+    fx_open(&f);
+    const char *text = "{\"release\": {\"model\": {\"name\": \"m\",}}}\n";
+    ck_assert_int_eq(bgt_repo_write(&f.repo, "bg-gate.json", text), 0);
+    commit(&f, "trailing comma");
+    int col = (int)(strstr(text, ",}") - text) + 2; /* 1-based column of the '}' */
+    ck_assert_int_eq(col, 36);
+    char msg[200];
+    snprintf(msg, sizeof msg, "bg-gate.json@%s:1:%d: invalid JSON", f.short_sha, col);
+    expect_error_at(f.repo.dir, "HEAD", NULL, msg);
+    fx_close(&f);
+}
+END_TEST
+
+START_TEST(duplicate_keys_anywhere_in_the_config_are_errors_naming_the_path)
+{
+    fixture f;
+    fx_open(&f);
+    char msg[300];
+    ck_assert_int_eq(bgt_repo_write(&f.repo, "bg-gate.json",
+                                    "{\"release\": {\"model\": {\"name\": \"m\"}},\n"
+                                    " \"release\": {\"model\": {\"name\": \"other\"}}}\n"),
+                     0);
+    commit(&f, "two release sections");
+    snprintf(msg, sizeof msg, "bg-gate.json@%s: duplicate key \"release\" at the top level",
+             f.short_sha);
+    expect_error_at(f.repo.dir, "HEAD", NULL, msg);
+    expect_release_error(&f,
+                         "{\"model\": {\"name\": \"m\", \"revision\": \"a\", \"revision\": \"b\"}}",
+                         "release.model: duplicate key \"revision\"");
+    expect_release_error(&f,
+                         "{\"model\": {\"name\": \"m\"}, \"serving\": {\"args\": [], \"args\": "
+                         "[\"--x\"]}}",
+                         "release.serving: duplicate key \"args\"");
+    expect_release_error(&f, "{\"model\": {\"name\": \"m\"}, \"suites\": [], \"suites\": []}",
+                         "release: duplicate key \"suites\"");
+    fx_close(&f);
+}
+END_TEST
+
+/* --- safe.directory --- */
+
+START_TEST(a_repository_owned_by_another_user_gets_the_safe_directory_hint)
+{
+    if (geteuid() != 0) {
+        fprintf(stderr, "SKIPPED a_repository_owned_by_another_user_gets_the_safe_directory_hint: "
+                        "needs root to chown the test repository to nobody\n");
+        return;
+    }
+    fixture f;
+    fx_open(&f);
+    /* no global/XDG config of the machine may already trust it */
+    ck_assert_int_eq(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, f.tmp), 0);
+    ck_assert_int_eq(git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, f.tmp), 0);
+    char dotgit[600];
+    snprintf(dotgit, sizeof dotgit, "%s/.git", f.repo.dir);
+    ck_assert_int_eq(chown(f.repo.dir, 65534, 65534), 0);
+    ck_assert_int_eq(chown(dotgit, 65534, 65534), 0);
+    char msg[1400];
+    snprintf(msg, sizeof msg,
+             "git refuses the repository %s: it is owned by another user (safe.directory); if you "
+             "trust it, run `git config --global --add safe.directory %s`",
+             f.repo.dir, f.repo.dir);
+    expect_error_at(f.repo.dir, "HEAD", NULL, msg);
+    /* the advice works: with safe.directory set, the same repository resolves */
+    char cfg_path[600], line[1000];
+    snprintf(cfg_path, sizeof cfg_path, "%s/.gitconfig", f.tmp);
+    snprintf(line, sizeof line, "[safe]\n\tdirectory = %s\n", f.repo.dir);
+    FILE *fp = fopen(cfg_path, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs(line, fp);
+    ck_assert_int_eq(fclose(fp), 0);
+    bg_release *r = resolve_ok(&f, "HEAD");
+    ck_assert_str_eq(r->commit, f.head);
+    bg_release_free(r);
+    fx_close(&f);
+}
+END_TEST
+
+/* --- validate: the release section of a working-tree config --- */
+
+static void expect_section_error(const char *config, const char *expected)
+{
+    cJSON *root = cJSON_Parse(config);
+    ck_assert_ptr_nonnull(root);
+    bg_error err = {0};
+    ck_assert_int_eq(bg_release_check_section(root, &err), BG_EINVAL);
+    ck_assert_str_eq(err.msg, expected);
+    cJSON_Delete(root);
+}
+
+START_TEST(check_section_applies_the_resolve_rules_without_git)
+{
+    expect_section_error("{\"release\": {\"model\": {\"nam\": \"m\"}}}",
+                         "release.model.nam: unknown field (did you mean \"name\"?)");
+    expect_section_error("{\"release\": {\"model\": {\"revision\": \"r\"}}}",
+                         "release.model.name: missing (a string is required)");
+    expect_section_error("{\"release\": {\"templates\": {}}}",
+                         "release.model: missing (an object is required)");
+    expect_section_error(
+        "{\"release\": {\"model\": {\"name\": \"m\"}, \"templates\": {\"a\": \"/etc/passwd\"}}}",
+        "release.templates.a: \"/etc/passwd\": absolute paths are not allowed");
+    expect_section_error(
+        "{\"release\": {\"model\": {\"name\": \"m\"}, \"templates\": {\"a\": \"p/../../x\"}}}",
+        "release.templates.a: \"p/../../x\": \"..\" is not allowed");
+    expect_section_error("{\"release\": {\"model\": {\"name\": \"m\"}, \"templates\": {\"a\": "
+                         "\"x.txt\", \"a\": \"y.txt\"}}}",
+                         "release.templates: duplicate template name \"a\"");
+    expect_section_error("{\"release\": {\"model\": {\"name\": \"m\"}, \"sutes\": []}}",
+                         "release.sutes: unknown field (did you mean \"suites\"?)");
+    /* a good section (templates are not looked up) and no section at all are fine */
+    const char *ok[] = {
+        "{\"release\": {\"model\": {\"name\": \"m\"}, \"templates\": {\"a\": \"not/yet.txt\"}}}",
+        "{\"gate\": {}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        cJSON *root = cJSON_Parse(ok[i]);
+        bg_error err = {0};
+        ck_assert_msg(bg_release_check_section(root, &err) == 0, "%s: %s", ok[i], err.msg);
+        cJSON_Delete(root);
+    }
 }
 END_TEST
 
@@ -924,6 +1184,8 @@ Suite *make_suite(void)
     tcase_add_test(res, values_are_json_encoded_so_they_cannot_forge_lines);
     tcase_add_test(res, release_id_is_stable_across_an_unrelated_commit);
     tcase_add_test(res, release_id_changes_with_every_deployed_change);
+    tcase_add_test(res, release_id_changes_with_names_keys_membership_and_arg_order);
+    tcase_add_test(res, moving_a_template_with_the_same_bytes_keeps_the_id);
     tcase_add_test(res, suites_change_keeps_the_id_but_the_diff_reports_it);
     tcase_add_test(res, served_name_defaults_to_the_model_name_and_revision_is_optional);
     tcase_add_test(res, release_json_has_the_documented_shape);
@@ -943,6 +1205,11 @@ Suite *make_suite(void)
     tcase_add_test(errs, unknown_revision_and_non_commit_revision_are_rejected);
     tcase_add_test(errs, missing_config_names_the_commit);
     tcase_add_test(errs, invalid_json_reports_line_and_column);
+    tcase_add_test(errs, text_after_the_json_document_is_rejected_like_validate_does);
+    tcase_add_test(errs, trailing_comma_column_points_at_the_closing_brace);
+    tcase_add_test(errs, duplicate_keys_anywhere_in_the_config_are_errors_naming_the_path);
+    tcase_add_test(errs, a_repository_owned_by_another_user_gets_the_safe_directory_hint);
+    tcase_add_test(errs, check_section_applies_the_resolve_rules_without_git);
     tcase_add_test(errs, config_without_release_section_is_rejected);
     tcase_add_test(errs, bad_fields_are_reported_with_their_json_path);
     tcase_add_test(errs, template_errors_name_the_template_and_its_path);

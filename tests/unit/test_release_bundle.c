@@ -3,10 +3,12 @@
  * exporters racing for the same bundle directory.
  */
 #include <dirent.h>
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +82,30 @@ static void write_file(const char *path, const char *data)
     ck_assert_ptr_nonnull(fp);
     fputs(data, fp);
     ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Appends the advice every damaged-bundle error ends with. */
+static void add_hint(char *msg, size_t size, const char *bundle)
+{
+    size_t n = strlen(msg);
+    snprintf(msg + n, size - n, " (remove %s to export it again)", bundle);
+}
+
+/* Rewrites the bundle's release.json with edit() applied to its JSON. */
+static void edit_manifest(const char *bundle, void (*edit)(cJSON *m))
+{
+    char p[800];
+    snprintf(p, sizeof p, "%s/release.json", bundle);
+    char *text = bgt_read_file(p);
+    ck_assert_ptr_nonnull(text);
+    cJSON *m = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(m);
+    edit(m);
+    char *out = cJSON_Print(m);
+    write_file(p, out);
+    free(out);
+    free(text);
+    cJSON_Delete(m);
 }
 
 static char *export_ok(fixture *f)
@@ -179,6 +205,7 @@ START_TEST(damaged_bundles_are_reported_by_file_and_left_alone)
     bg_git_blob_id(got, "You are helpful!\n", 17);
     snprintf(msg, sizeof msg, "damaged bundle: %s: blob %s, expected %s", file, got,
              bg_release_template(f.r, "system")->oid);
+    add_hint(msg, sizeof msg, path);
     expect_export_error(&f, BG_EIO, msg);
     char *text = bgt_read_file(file);
     ck_assert_str_eq(text, "You are helpful!\n"); /* left alone */
@@ -186,21 +213,132 @@ START_TEST(damaged_bundles_are_reported_by_file_and_left_alone)
 
     write_file(file, "short\n");
     snprintf(msg, sizeof msg, "damaged bundle: %s: size 6, expected 17", file);
+    add_hint(msg, sizeof msg, path);
     expect_export_error(&f, BG_EIO, msg);
 
     ck_assert_int_eq(unlink(file), 0);
     snprintf(msg, sizeof msg, "damaged bundle: %s: missing", file);
+    add_hint(msg, sizeof msg, path);
     expect_export_error(&f, BG_EIO, msg);
 
     snprintf(file, sizeof file, "%s/release.json", path);
     write_file(file, "{\"release_id\": ");
     snprintf(msg, sizeof msg, "damaged bundle: %s: invalid JSON", file);
+    add_hint(msg, sizeof msg, path);
     expect_export_error(&f, BG_EIO, msg);
 
     write_file(file, "{\"release_id\": \"0000\", \"templates\": []}");
-    snprintf(msg, sizeof msg, "damaged bundle: %s: does not match the release", file);
+    snprintf(msg, sizeof msg, "damaged bundle: %s: release_id does not match the release", file);
+    add_hint(msg, sizeof msg, path);
     expect_export_error(&f, BG_EIO, msg);
     free(path);
+    fx_close(&f);
+}
+END_TEST
+
+static void set_served_name(cJSON *m)
+{
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(m, "model"), "served_name",
+                              cJSON_CreateString("EVIL"));
+}
+
+static void add_serving_arg(cJSON *m)
+{
+    cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(m, "serving"), "args"),
+                         cJSON_CreateString("--trust-remote-code"));
+}
+
+static void add_member(cJSON *m)
+{
+    cJSON_AddStringToObject(m, "extra", "x");
+}
+
+static void rename_template(cJSON *m)
+{
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(m, "templates"), 1), "name",
+                              cJSON_CreateString("sys"));
+}
+
+static void set_commit(cJSON *m)
+{
+    cJSON_ReplaceItemInObject(m, "commit",
+                              cJSON_CreateString("0123456789abcdef0123456789abcdef01234567"));
+}
+
+/* A pool driver reads every field of release.json: each one is checked on reuse, and so
+ * is every file under templates/ (none may be added). */
+START_TEST(every_manifest_field_and_stray_template_files_are_checked_on_reuse)
+{
+    static const struct {
+        void (*edit)(cJSON *m);
+        const char *field;
+    } cases[] = {
+        {set_served_name, "model.served_name"},
+        {add_serving_arg, "serving.args"},
+        {add_member, "extra"},
+        {rename_template, "templates[1].name"},
+    };
+    fixture f;
+    fx_open_default(&f);
+    char *path = export_ok(&f);
+    char manifest[800], msg[1400], *pristine;
+    snprintf(manifest, sizeof manifest, "%s/release.json", path);
+    pristine = bgt_read_file(manifest);
+    ck_assert_ptr_nonnull(pristine);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        edit_manifest(path, cases[i].edit);
+        snprintf(msg, sizeof msg, "damaged bundle: %s: %s does not match the release", manifest,
+                 cases[i].field);
+        add_hint(msg, sizeof msg, path);
+        expect_export_error(&f, BG_EIO, msg);
+        write_file(manifest, pristine);
+    }
+    /* the commit is not checked: it names the first commit that built this release */
+    edit_manifest(path, set_commit);
+    free(export_ok(&f));
+    write_file(manifest, pristine);
+
+    char extra[900];
+    snprintf(extra, sizeof extra, "%s/templates/prompts/extra.txt", path);
+    write_file(extra, "smuggled\n");
+    snprintf(msg, sizeof msg, "damaged bundle: %s: not in the manifest", extra);
+    add_hint(msg, sizeof msg, path);
+    expect_export_error(&f, BG_EIO, msg);
+    ck_assert_int_eq(unlink(extra), 0);
+    free(export_ok(&f)); /* intact again */
+    free(pristine);
+    free(path);
+    fx_close(&f);
+}
+END_TEST
+
+/* Gap 8 of the release audit: a bundle is named by its release id and shared by every
+ * commit with that id, so release.json keeps the commit that first built it (README). */
+START_TEST(reused_bundle_keeps_the_commit_that_first_built_it)
+{
+    fixture f;
+    fx_open_default(&f);
+    char first_commit[BG_OID_HEX + 1];
+    memcpy(first_commit, f.r->commit, sizeof first_commit);
+    char *first = export_ok(&f);
+    ck_assert_int_eq(bgt_repo_write(&f.repo, "README.md", "docs only\n"), 0);
+    ck_assert_int_eq(bgt_repo_commit(&f.repo, "docs", NULL), 0);
+    bg_release_free(f.r);
+    bg_error err = {0};
+    ck_assert_msg(bg_release_resolve(&f.r, f.repo.dir, "HEAD", NULL, &err) == 0, "%s", err.msg);
+    ck_assert_str_ne(f.r->commit, first_commit);
+    char *second = export_ok(&f);
+    ck_assert_str_eq(first, second);
+    char p[800];
+    snprintf(p, sizeof p, "%s/release.json", second);
+    char *text = bgt_read_file(p);
+    cJSON *m = cJSON_Parse(text);
+    ck_assert_str_eq(cJSON_GetObjectItem(m, "commit")->valuestring, first_commit);
+    ck_assert_str_eq(cJSON_GetObjectItem(m, "release_id")->valuestring, f.r->id);
+    cJSON_Delete(m);
+    free(text);
+    free(first);
+    free(second);
     fx_close(&f);
 }
 END_TEST
@@ -214,6 +352,7 @@ START_TEST(a_file_in_place_of_the_bundle_is_damaged_not_replaced)
     snprintf(p, sizeof p, "%s/%s", f.out, f.r->id);
     write_file(p, "not a bundle");
     snprintf(msg, sizeof msg, "damaged bundle: %s: not a directory", p);
+    add_hint(msg, sizeof msg, p);
     expect_export_error(&f, BG_EIO, msg);
     char *text = bgt_read_file(p);
     ck_assert_str_eq(text, "not a bundle");
@@ -259,22 +398,54 @@ START_TEST(failed_export_midway_removes_its_temp_dir)
 }
 END_TEST
 
+/* Root ignores permission bits through CAP_DAC_OVERRIDE; without it (and the read/search
+ * one) root is held to them like any owner. Drops both from this process's effective set. */
+static int drop_dac_override(void)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &hdr, data) != 0)
+        return -1;
+    data[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/* The export into a read-only directory, in a child so that dropping root's override
+ * cannot leak into other tests (CK_FORK=no under valgrind). Exit 0 when it behaved. */
+static int export_into_read_only_dir(fixture *f)
+{
+    if (geteuid() == 0 && drop_dac_override() != 0)
+        return 10;
+    char *path = NULL;
+    bg_error err = {0};
+    if (bg_release_export(f->r, f->out, &path, &err) != BG_EIO) {
+        fprintf(stderr, "export did not fail with BG_EIO: %s\n", err.msg);
+        return 11;
+    }
+    if (!strstr(err.msg, "Permission denied")) {
+        fprintf(stderr, "unexpected message: %s\n", err.msg);
+        return 12;
+    }
+    int hidden;
+    return count_entries(f->out, &hidden) == 0 ? 0 : 13;
+}
+
 START_TEST(unwritable_directory_fails_and_leaves_nothing)
 {
-    if (geteuid() == 0) {
-        fprintf(stderr, "SKIPPED unwritable_directory_fails_and_leaves_nothing: running as root, "
-                        "permissions are not enforced\n");
-        return;
-    }
     fixture f;
     fx_open_default(&f);
     ck_assert_int_eq(mkdir(f.out, 0555), 0);
-    char *path = NULL;
-    bg_error err = {0};
-    ck_assert_int_eq(bg_release_export(f.r, f.out, &path, &err), BG_EIO);
-    ck_assert_ptr_nonnull(strstr(err.msg, "Permission denied"));
-    int hidden;
-    ck_assert_int_eq(count_entries(f.out, &hidden), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(export_into_read_only_dir(&f));
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child status %d (10: capset failed; 11: no error; 12: wrong message; "
+                  "13: files left behind)",
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     chmod(f.out, 0755);
     fx_close(&f);
 }
@@ -334,6 +505,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, export_writes_the_manifest_and_the_template_bytes);
     tcase_add_test(tc, second_export_reuses_the_existing_bundle);
     tcase_add_test(tc, damaged_bundles_are_reported_by_file_and_left_alone);
+    tcase_add_test(tc, every_manifest_field_and_stray_template_files_are_checked_on_reuse);
+    tcase_add_test(tc, reused_bundle_keeps_the_commit_that_first_built_it);
     tcase_add_test(tc, a_file_in_place_of_the_bundle_is_damaged_not_replaced);
     tcase_add_test(tc, export_into_a_file_fails_and_leaves_nothing);
     tcase_add_test(tc, failed_export_midway_removes_its_temp_dir);

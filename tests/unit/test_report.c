@@ -18,6 +18,7 @@
 
 #include "../support/check_main.h"
 #include "../../src/report/report_internal.h"
+#include "bggate/log.h"
 #include "bggate/report.h"
 #include "bggate/run.h"
 #include "bggate/util.h"
@@ -407,6 +408,30 @@ START_TEST(junit_thresholds_are_a_suite_of_their_own)
                                       "type=\"threshold\">"));
     ck_assert_ptr_nonnull(strstr(xml, "<failure message=\"ttft_p95_ms ≤ 400: inconclusive (no "
                                       "samples)\" type=\"inconclusive\">"));
+    free(xml);
+    bg_run_free(run);
+}
+END_TEST
+
+/* The failure body adds the sample count, unless the text already gives it. */
+START_TEST(junit_threshold_body_names_the_sample_count_once)
+{
+    bg_run *run = fx_run();
+    bg_threshold_result *t = &run->thresholds[2];
+    t->samples = 4;
+    snprintf(t->text, sizeof t->text, "ttft_p95_ms ≤ 400: inconclusive (4 samples, need 20)");
+    char *xml = render(bg_report_render_junit, run);
+    ck_assert_ptr_nonnull(strstr(xml, "type=\"inconclusive\">ttft_p95_ms ≤ 400: inconclusive (4 "
+                                      "samples, need 20)</failure>"));
+    ck_assert_ptr_null(strstr(xml, "(4 samples)"));
+    ck_assert_ptr_nonnull(strstr(xml, "type=\"threshold\">p95_ms ≤ 2500: measured 3120 (40 "
+                                      "samples)</failure>"));
+    free(xml);
+    snprintf(run->thresholds[1].text, sizeof run->thresholds[1].text,
+             "error_rate ≤ 0.01: measured 0.1 (4 of 40 requests)");
+    xml = render(bg_report_render_junit, run);
+    ck_assert_ptr_nonnull(
+        strstr(xml, ">error_rate ≤ 0.01: measured 0.1 (4 of 40 requests)</failure>"));
     free(xml);
     bg_run_free(run);
 }
@@ -834,6 +859,27 @@ START_TEST(console_summary_shows_verdict_thresholds_and_failing_cases)
 }
 END_TEST
 
+/* -q: a failed gate still prints its one-line verdict; a passing one prints nothing. */
+START_TEST(console_quiet_prints_only_the_verdict_of_a_failed_gate)
+{
+    bg_run *run = fx_run();
+    bg_log_set_level(BG_LOG_QUIET);
+    char *out = console_of(run, false);
+    ck_assert_str_eq(out, "✗ eval failed: p95_ms ≤ 2500 (measured 3120)\n");
+    free(out);
+    run->verdict = BG_VERDICT_PASSED;
+    out = console_of(run, false);
+    ck_assert_str_eq(out, "");
+    free(out);
+    bg_log_set_level(BG_LOG_NORMAL);
+    out = console_of(run, false);
+    ck_assert(bg_str_starts_with(out, "✓ eval passed\n"));
+    ck_assert_ptr_nonnull(strstr(out, "cases     5:"));
+    free(out);
+    bg_run_free(run);
+}
+END_TEST
+
 START_TEST(console_colours_only_when_asked)
 {
     bg_run *run = fx_run();
@@ -891,17 +937,18 @@ START_TEST(progress_redraws_one_line_on_a_tty)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    bg_progress *p = bg_progress_new(f, 300, true, false);
+    /* created with the case count (100); the runner's total counts runs (3 repeats) */
+    bg_progress *p = bg_progress_new(f, 100, true, false);
     ck_assert_ptr_nonnull(p);
-    bg_progress_update(p, 1, 1, 0, 0);
+    bg_progress_update(p, 1, 300, 1, 0, 0);
     fflush(f);
     ck_assert(bg_str_starts_with(text, "\r\033[K[  1/300] pass 1 fail 0 err 0 "));
     ck_assert_ptr_nonnull(strstr(text, " req/s ETA "));
     size_t after_first = len;
-    bg_progress_update(p, 2, 2, 0, 0); /* within 100 ms: not redrawn */
+    bg_progress_update(p, 2, 300, 2, 0, 0); /* within 100 ms: not redrawn */
     fflush(f);
     ck_assert_uint_eq(len, after_first);
-    bg_progress_update(p, 300, 290, 8, 2); /* the last one always shows */
+    bg_progress_update(p, 300, 300, 290, 8, 2); /* the last one always shows */
     fflush(f);
     ck_assert_ptr_nonnull(strstr(text + after_first, "[300/300] pass 290 fail 8 err 2 "));
     ck_assert_ptr_nonnull(strstr(text + after_first, "ETA 0s"));
@@ -919,10 +966,10 @@ START_TEST(progress_plain_waits_and_quiet_prints_nothing)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     bg_progress *p = bg_progress_new(f, 10, false, false);
-    bg_progress_update(p, 1, 1, 0, 0); /* less than 5 s in: nothing yet */
+    bg_progress_update(p, 1, 0, 1, 0, 0); /* less than 5 s in: nothing yet */
     bg_progress_free(p);
     p = bg_progress_new(f, 10, true, true);
-    bg_progress_update(p, 10, 10, 0, 0);
+    bg_progress_update(p, 10, 0, 10, 0, 0);
     bg_progress_free(p);
     bg_progress_free(NULL);
     fclose(f);
@@ -1025,6 +1072,7 @@ Suite *make_suite(void)
     tcase_add_test(junit, junit_repeated_case_says_how_many_runs_passed);
     tcase_add_test(junit, junit_errored_case_is_an_error_with_its_kind);
     tcase_add_test(junit, junit_thresholds_are_a_suite_of_their_own);
+    tcase_add_test(junit, junit_threshold_body_names_the_sample_count_once);
     tcase_add_test(junit, junit_escapes_nasty_strings_and_stays_valid);
     tcase_add_test(junit, junit_failure_message_is_one_line_of_about_300_bytes);
     tcase_add_test(junit, junit_case_that_never_ran_is_skipped);
@@ -1054,6 +1102,7 @@ Suite *make_suite(void)
 
     TCase *con = tcase_create("console");
     tcase_add_test(con, console_summary_shows_verdict_thresholds_and_failing_cases);
+    tcase_add_test(con, console_quiet_prints_only_the_verdict_of_a_failed_gate);
     tcase_add_test(con, console_colours_only_when_asked);
     tcase_add_test(con, console_strips_terminal_escapes_from_answers);
     tcase_add_test(con, console_caps_failing_cases_at_ten);

@@ -1,8 +1,10 @@
 /* test_settings.c — the deploy settings of bg-gate.json (settings.c): the promotion
- * section, canary steps, probes and the analysis checked before anything is deployed. */
+ * section, canary steps, probes and the analysis checked before anything is deployed, and
+ * the verification a config with pools and a router must make possible. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../support/check_main.h"
 #include "bggate/config.h"
@@ -109,6 +111,79 @@ START_TEST(analysis_and_probes_are_checked_up_front)
 }
 END_TEST
 
+/* The settings' error for a whole config ("" when none). */
+static const char *config_error(const char *text)
+{
+    static bg_error err;
+    bg_config *cfg = NULL;
+    memset(&err, 0, sizeof err);
+    ck_assert_int_eq(bg_config_parse(&cfg, "t.json", text, strlen(text), &err), 0);
+    bg_deploy_settings set;
+    int rc = bg_deploy_settings_parse(&set, cfg, &err);
+    if (rc == 0)
+        bg_deploy_settings_dispose(&set);
+    bg_config_free(cfg);
+    return rc == 0 ? "" : err.msg;
+}
+
+#define POOLS "\"pools\": {\"blue\": {\"endpoints\": [\"http://127.0.0.1:1/v1\"]}}, "
+
+START_TEST(a_router_config_must_say_how_a_flip_is_verified)
+{
+    const char *e = config_error("{" POOLS "\"router\": {\"driver\": \"file\", \"path\": \"w\"}}");
+    ck_assert_msg(strstr(e, "t.json: router.endpoint: missing"), "%s", e);
+    e = config_error("{" POOLS "\"router\": {\"driver\": \"file\", \"path\": \"w\", "
+                     "\"endpoint\": \"http://127.0.0.1:2/v1\"}}");
+    ck_assert_msg(strstr(e, "t.json: router.upstream_header: missing") &&
+                      strstr(e, "\"verify\": \"model-only\""),
+                  "%s", e);
+    /* the documented opt-out, and a complete config */
+    ck_assert_str_eq(config_error("{" POOLS "\"router\": {\"driver\": \"file\", \"path\": "
+                                  "\"w\", \"endpoint\": \"http://127.0.0.1:2/v1\"}, "
+                                  "\"promotion\": {\"verify\": \"model-only\"}}"),
+                     "");
+    ck_assert_str_eq(config_error("{" POOLS "\"router\": {\"driver\": \"file\", \"path\": "
+                                  "\"w\", \"endpoint\": \"http://127.0.0.1:2/v1\", "
+                                  "\"upstream_header\": \"X-BG-Upstream\"}}"),
+                     "");
+    /* a typo is named as one, not as a missing key */
+    e = config_error("{" POOLS "\"router\": {\"driver\": \"file\", \"path\": \"w\", "
+                     "\"endpoint\": \"http://127.0.0.1:2/v1\", \"upstream_heaedr\": \"X\"}}");
+    ck_assert_msg(strstr(e, "router.upstream_heaedr: unknown field (did you mean "
+                            "\"upstream_header\"?)"),
+                  "%s", e);
+    /* model-only does not excuse the endpoint; an unknown mode is named */
+    e = config_error("{" POOLS "\"router\": {\"driver\": \"file\", \"path\": \"w\"}, "
+                     "\"promotion\": {\"verify\": \"model-only\"}}");
+    ck_assert_msg(strstr(e, "router.endpoint: missing"), "%s", e);
+    ck_assert_str_eq(promotion_error("{\"verify\": \"header\"}", NULL),
+                     "promotion.verify: expected \"upstream\" or \"model-only\", got \"header\"");
+    /* eval-only configs need none of it */
+    ck_assert_str_eq(config_error("{\"gate\": {\"concurrency\": 2}}"), "");
+    ck_assert_str_eq(promotion_error("{\"verify_requests\": 2}", NULL), "");
+}
+END_TEST
+
+START_TEST(a_verify_suite_must_load_without_templates)
+{
+    const char *e = promotion_error("{\"verify_suite\": \"/nonexistent/verify.jsonl\"}", NULL);
+    ck_assert_msg(strstr(e, "promotion.verify_suite") && strstr(e, "/nonexistent/verify.jsonl"),
+                  "%s", e);
+    char path[] = "/tmp/bg-settings-suite.XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *line = "{\"id\": \"t\", \"template\": \"qa\", \"vars\": {}, \"assert\": "
+                       "[{\"type\": \"contains\", \"value\": \"x\"}]}\n";
+    ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
+    close(fd);
+    char promo[256];
+    snprintf(promo, sizeof promo, "{\"verify_suite\": \"%s\"}", path);
+    e = promotion_error(promo, NULL);
+    ck_assert_msg(strstr(e, "case \"t\" uses a template"), "%s", e);
+    unlink(path);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("settings");
@@ -117,6 +192,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, bad_steps_name_the_index);
     tcase_add_test(tc, canary_keys_need_the_canary_strategy);
     tcase_add_test(tc, analysis_and_probes_are_checked_up_front);
+    tcase_add_test(tc, a_router_config_must_say_how_a_flip_is_verified);
+    tcase_add_test(tc, a_verify_suite_must_load_without_templates);
     suite_add_tcase(s, tc);
     return s;
 }
