@@ -12,7 +12,7 @@
  *     flip never runs an nginx command.
  *   - the weights file (router.weights_file): {"blue": N, "green": M}, written atomically
  *     (temp file, fsync, rename) by the "file" driver, which also reads it back for get().
- *     Each nginx worker re-reads it at most every 20 ms and keeps its last good weights
+ *     Each nginx worker re-reads it at most every 5 ms and keeps its last good weights
  *     when the file is missing or malformed.
  * Not handled here: the Lua side (docs/bg-gate-weights.lua) and nginx's own config.
  */

@@ -27,24 +27,48 @@ print(f'{total:.2f} {ph.get("health", 0):.2f} {ph.get("gate", 0):.2f} {total - p
 PY
 }
 
-probe() { # upstream port → ms from start until the first of 10 answers in a row from it
-    local want="127.0.0.1:$1" streak=0 t0 sent first=0
-    t0=$(date +%s%N)
-    while [ $streak -lt 10 ]; do
-        sent=$(date +%s%N)
-        up=$(curl -s -o /dev/null -D - "http://127.0.0.1:$router/v1/models" | tr -d '\r' | sed -n 's/^X-BG-Upstream: //p')
-        if [ "$up" = "$want" ]; then
-            [ $streak -eq 0 ] && first=$sent
-            streak=$((streak + 1))
-        else
-            streak=0
-        fi
-        [ $(( (sent - t0) / 1000000 )) -gt 10000 ] && break
-    done
-    echo $(( (first - t0) / 1000000 ))
+flip() { # upstream port → "visible_ms command_ms" of one `bg-gate promote`
+    # The probe starts promote itself, so both clocks start together. It sends requests
+    # in-process, each on a new connection (as a client that does not reuse one would),
+    # ~1 ms apart; visible = the send time of the first of 10 answers in a row from the
+    # new pool. (A curl process per request takes tens of ms to start: a poor clock.)
+    (cd "$repo" && python3 - "$router" "127.0.0.1:$1" "$gate" <<'PY'
+import http.client, subprocess, sys, time
+port, want, gate = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+t0 = time.monotonic()
+cmd = subprocess.Popen([gate, "promote", "-q"])
+streak, first, took = 0, None, None
+while (streak < 10 or took is None) and time.monotonic() - t0 < 30:
+    if took is None and cmd.poll() is not None:
+        took = time.monotonic() - t0
+    if streak >= 10:
+        time.sleep(0.005)
+        continue
+    sent = time.monotonic()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", "/v1/models")
+        r = c.getresponse()
+        r.read()
+        up = r.getheader("X-BG-Upstream")
+        c.close()
+    except OSError:
+        up = None
+    if up == want:
+        if streak == 0:
+            first = sent
+        streak += 1
+    else:
+        streak = 0
+    time.sleep(0.001)
+vis = f"{1000 * (first - t0):.0f}" if streak >= 10 else "timeout"
+fail = "" if cmd.wait() == 0 else " (promote failed)"
+print(f"{vis} {1000 * took:.0f}{fail}" if took is not None else f"{vis} timeout")
+PY
+    )
 }
 
-bench_mode() { # reload|hitless: deploys v1 and v2, then 4 promotes back and forth
+bench_mode() { # reload|hitless: deploys v1 and v2, then 6 promotes back and forth
     ROUTER_MODE=$1
     out="$base/$1"
     mkdir -p "$out"
@@ -60,15 +84,10 @@ bench_mode() { # reload|hitless: deploys v1 and v2, then 4 promotes back and for
         printf '%-10s %8s %9s %8s %11s\n' "$v" "$total" "$health" "$gatet" "$over"
     done
     printf '%-10s %10s %12s\n' flip visible_ms command_ms
-    for i in 1 2 3 4; do   # v1 went to green, v2 to blue: promote green, blue, green, blue
+    for i in 1 2 3 4 5 6; do   # v1 went to green, v2 to blue: promote green, blue, green, …
         target=$([ $((i % 2)) -eq 1 ] && echo "$green" || echo "$blue")
-        t0=$(date +%s%N)
-        probe "$target" >"$out/probe" &
-        ppid=$!
-        (cd "$repo" && "$gate" promote -q) || echo "promote $i failed"
-        t1=$(date +%s%N)
-        wait $ppid
-        printf '%-10s %10s %12s\n' "promote$i" "$(cat "$out/probe")" $(( (t1 - t0) / 1000000 ))
+        read -r visible took rest < <(flip "$target")
+        printf '%-10s %10s %12s %s\n' "promote$i" "$visible" "$took" "${rest:-}"
     done
 }
 

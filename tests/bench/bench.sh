@@ -42,7 +42,8 @@ start_mock() { # latency_ms → sets $base (not a subshell: we must keep the pid
 }
 stop_mock() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true; unset 'pids[-1]'; }
 
-printf '%-10s %10s %10s %10s %10s %10s %12s %10s\n' latency "bg-gate/s" "wrk/s" "fraction" "cpu_s" "rss_MB" "p50_ms" "added_ms"
+printf '%-10s %10s %10s %10s %10s %10s %12s %10s %12s\n' latency "bg-gate/s" "wrk/s" "fraction" \
+    "cpu_s" "rss_MB" "p50_ms" "added_ms" "wrk_p50_ms"
 for lat in 0 20; do
     start_mock "$lat"
     /usr/bin/time -f '%e %U %S %M' -o "$work/time" "$gate" eval --endpoint "$base/v1" \
@@ -55,13 +56,34 @@ r = json.load(open(sys.argv[1]))["summary"]
 print(r["requests_per_s"], r["e2e_ms"]["p50"])
 PY
 )
-    wrk_rps=$(wrk -t2 -c"$conc" -d"${wrk_s}s" -s "$work/post.lua" "$base/v1/chat/completions" \
-              | awk '/Requests\/sec/ {print $2}')
+    wrk -t2 -c"$conc" -d"${wrk_s}s" --latency -s "$work/post.lua" \
+        "$base/v1/chat/completions" >"$work/wrk.out"
+    wrk_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.out")
+    # " 50%    1.23ms" (us, ms or s): wrk's own median at the same concurrency
+    wrk_p50=$(awk '$1 == "50%" { v = $2; m = 1
+        if (v ~ /us$/) m = 0.001; else if (v ~ /ms$/) m = 1; else if (v ~ /s$/) m = 1000
+        sub(/[a-z]+$/, "", v); print v * m }' "$work/wrk.out")
     stop_mock
-    awk -v lat="$lat" -v r="$reqs" -v w="$wrk_rps" -v u="$user" -v s="$sys" -v k="$rss_kb" -v p="$p50" \
-        'BEGIN { printf "%-10s %10.0f %10.0f %10.2f %10.2f %10.1f %12.2f %10.2f\n",
-                 lat " ms", r, w, (w > 0 ? r / w : 0), u + s, k / 1024, p, p - lat }'
+    awk -v lat="$lat" -v r="$reqs" -v w="$wrk_rps" -v u="$user" -v s="$sys" -v k="$rss_kb" \
+        -v p="$p50" -v wp="${wrk_p50:-0}" \
+        'BEGIN { printf "%-10s %10.0f %10.0f %10.2f %10.2f %10.1f %12.2f %10.2f %12.2f\n",
+                 lat " ms", r, w, (w > 0 ? r / w : 0), u + s, k / 1024, p, p - lat, wp }'
 done
+
+# At 0 ms and concurrency 64 both processes saturate the machine, so the p50 above is mostly
+# queueing (Little's law: 64 in flight / rate). The harness's own share: one request at a
+# time, where nothing queues.
+start_mock 0
+head -n 2000 "$work/suite.jsonl" >"$work/serial.jsonl"
+"$gate" eval --endpoint "$base/v1" --suite "$work/serial.jsonl" --model bench --concurrency 1 \
+    --no-stream -q --no-progress --json-report "$work/serial.json" || true
+stop_mock
+python3 - "$work/serial.json" <<'PY' || true
+import json, sys
+r = json.load(open(sys.argv[1]))["summary"]
+print(f'0 ms, concurrency 1 (2,000 requests): {r["requests_per_s"]:.0f} req/s, '
+      f'e2e p50 {r["e2e_ms"]["p50"]:.3f} ms (the harness-added latency without queueing)')
+PY
 
 # wall time of a 1-case suite, median of 11 runs
 start_mock 0
