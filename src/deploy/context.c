@@ -350,23 +350,16 @@ static int suite_verdict(const bg_run *run, const suite_check *sc, bg_error *err
 
 #define VERIFY_SUITE_CONCURRENCY 4 /* it runs on live traffic's router: stay gentle */
 
-/* Runs promotion.verify_suite once through router.endpoint with the eval engine: every
- * case must pass its assertions and every answer come from `target`. */
-static int verify_suite(deploy_ctx *c, bg_pool_id target, const char *served, bg_error *err)
+/* One run of the verify suite through router.endpoint into *run (caller frees). */
+static int run_suite_once(deploy_ctx *c, const char *served, bg_suite **suites, size_t n,
+                          suite_check *sc, bg_run **run, bg_error *err)
 {
-    bg_suite **suites = NULL;
-    size_t n = 0;
-    bg_run *run = NULL;
     const char *key = NULL;
     const char *endpoint = bg_router_endpoint(c->router);
-    int rc = bg_deploy_verify_suite_load(&suites, &n, c->cfg, err);
-    if (rc || !suites)
-        return rc;
-    suite_check sc = {.c = c, .target = target, .suites = suites,
-                      .header = bg_router_upstream_header(c->router)};
-    rc = bg_eval_api_key(&key, c->cfg->gate.api_key_env, err);
+    sc->bad[0] = '\0';
+    int rc = bg_eval_api_key(&key, c->cfg->gate.api_key_env, err);
     if (!rc)
-        rc = bg_run_new_borrowing(&run, suites, n, err);
+        rc = bg_run_new_borrowing(run, suites, n, err);
     if (!rc) {
         bg_runner_opts o;
         bg_eval_runner_opts(&o, &c->cfg->gate, key);
@@ -377,10 +370,41 @@ static int verify_suite(deploy_ctx *c, bg_pool_id target, const char *served, bg
         o.repeat = 1;
         if (o.concurrency > VERIFY_SUITE_CONCURRENCY)
             o.concurrency = VERIFY_SUITE_CONCURRENCY;
-        o.report_header = sc.header;
-        o.on_header = sc.header ? on_suite_upstream : NULL;
-        o.on_header_ud = &sc;
-        rc = bg_runner_run(run, &o, err);
+        o.report_header = sc->header;
+        o.on_header = sc->header ? on_suite_upstream : NULL;
+        o.on_header_ud = sc;
+        rc = bg_runner_run(*run, &o, err);
+    }
+    return rc;
+}
+
+#define VERIFY_SUITE_PAUSE_MS 200 /* before running the suite again while the router settles */
+
+/* Runs promotion.verify_suite through router.endpoint with the eval engine: every case
+ * must pass its assertions and every answer come from `target`. A router can still hand a
+ * new connection to the old pool for a moment after the settle check (nginx's old workers
+ * accept until they stop), so a run with an answer from elsewhere is run again until
+ * `settled_by`; after that it fails. */
+static int verify_suite(deploy_ctx *c, bg_pool_id target, const char *served,
+                        double settled_by, bg_error *err)
+{
+    bg_suite **suites = NULL;
+    size_t n = 0;
+    bg_run *run = NULL;
+    int rc = bg_deploy_verify_suite_load(&suites, &n, c->cfg, err);
+    if (rc || !suites)
+        return rc;
+    suite_check sc = {.c = c, .target = target, .suites = suites,
+                      .header = bg_router_upstream_header(c->router)};
+    for (;;) {
+        rc = run_suite_once(c, served, suites, n, &sc, &run, err);
+        if (rc || !sc.bad[0] || bg_cancelled() || bg_now_ms() >= settled_by)
+            break;
+        bg_log_info("    verify suite: %s; the router is still settling, running it again",
+                    sc.bad);
+        bg_run_free(run);
+        run = NULL;
+        usleep(VERIFY_SUITE_PAUSE_MS * 1000);
     }
     if (!rc && bg_cancelled() && !verify_through_signal)
         rc = bg_error_set(err, BG_ECANCELED, "interrupted during the verify suite");
@@ -491,8 +515,11 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
                     mixed ? " (the router still answered from the old pool for a moment)" : "");
     /* the flip has settled; now the golden cases, unless this only checks a restore
      * (bg_deploy_check_restored: that pool passed its own verification before) */
-    if (!rc && !verify_through_signal)
-        rc = verify_suite(c, target, served, err);
+    if (!rc && !verify_through_signal) {
+        /* the settle window, and at least 2 s more when the streak used it up */
+        double settled_by = bg_now_ms() + 2000 > deadline ? bg_now_ms() + 2000 : deadline;
+        rc = verify_suite(c, target, served, settled_by, err);
+    }
     free(url);
     free(body);
     return rc;

@@ -11,73 +11,8 @@
 #include <string.h>
 
 #include "../support/check_main.h"
+#include "../support/evalfix.h"
 #include "../support/proc.h"
-
-static char *tmp;
-static bgt_mock mock;
-
-static void setup(void)
-{
-    tmp = bgt_tmpdir();
-    ck_assert_ptr_nonnull(tmp);
-    memset(&mock, 0, sizeof mock);
-    mock.pid = -1;
-}
-
-static void teardown(void)
-{
-    bgt_mock_stop(&mock);
-    bgt_rmtree(tmp);
-    free(tmp);
-}
-
-static void start_mock(bgt_mock *m, const char *name, const char *table, const char *const *extra)
-{
-    char *answers = bgt_src(table);
-    const char *args[32] = {"--answers", answers};
-    size_t n = 2;
-    for (size_t i = 0; extra && extra[i] && n < 31; i++)
-        args[n++] = extra[i];
-    args[n] = NULL;
-    int rc = bgt_mock_start(m, tmp, name, args);
-    free(answers);
-    ck_assert_msg(rc == 0, "bg-mock did not start");
-}
-
-static char *path_in_tmp(const char *name)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, name), 0);
-    return p;
-}
-
-/* Prints the run's output when an expectation fails, so CI logs explain it. */
-static void expect_exit(const bgt_result *r, int code)
-{
-    if (r->exit_code != code)
-        fprintf(stderr, "bg-gate exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s\n",
-                r->exit_code, code, r->out, r->err);
-    ck_assert_int_eq(r->exit_code, code);
-}
-
-static cJSON *load_json(const char *path)
-{
-    char *s = bgt_read_file(path);
-    ck_assert_msg(s != NULL, "missing %s", path);
-    cJSON *j = cJSON_Parse(s);
-    free(s);
-    ck_assert_msg(j != NULL, "%s is not JSON", path);
-    return j;
-}
-
-static double json_num(const cJSON *root, const char *const *path)
-{
-    const cJSON *it = root;
-    for (size_t i = 0; path[i]; i++)
-        it = cJSON_GetObjectItemCaseSensitive(it, path[i]);
-    ck_assert_msg(cJSON_IsNumber(it), "%s is not a number", path[0]);
-    return it->valuedouble;
-}
 
 /* The text of <testcase ... name="ID" ...> up to its closing tag. */
 static char *junit_case(const char *xml, const char *id)
@@ -100,14 +35,14 @@ static char *junit_case(const char *xml, const char *id)
 
 START_TEST(good_model_passes_with_exit_0)
 {
-    start_mock(&mock, "good", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "good", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *junit = path_in_tmp("junit.xml");
+    char *junit = bgt_eval_path("junit.xml");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--junit", junit,
-                          "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 0);
+    const char *args[] = {"eval",    "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                          "--junit", junit,        "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 0);
     char *xml = bgt_read_file(junit);
     ck_assert_ptr_nonnull(xml);
     ck_assert_ptr_null(strstr(xml, "<failure"));
@@ -121,14 +56,14 @@ END_TEST
 
 START_TEST(bad_model_fails_with_exit_1_and_names_the_failing_cases)
 {
-    start_mock(&mock, "bad", "tests/fixtures/e2e/table-bad.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "bad", "tests/fixtures/e2e/table-bad.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *junit = path_in_tmp("reports/junit.xml");
+    char *junit = bgt_eval_path("reports/junit.xml");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--junit", junit,
-                          "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
+    const char *args[] = {"eval",    "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                          "--junit", junit,        "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
     char *xml = bgt_read_file(junit);
     ck_assert_ptr_nonnull(xml);
     const char *failing[] = {"capital-france", "refuse-password"};
@@ -168,18 +103,20 @@ END_TEST
 START_TEST(golden_suite_passes_on_good_model_and_fails_on_bad)
 {
     char *evals = bgt_src("evals");
-    start_mock(&mock, "good", "tests/mock/models/good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "good", "tests/mock/models/good.json", NULL);
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", evals, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 60);
-    expect_exit(&r, 0);
+    const char *args[] = {"eval",          "--endpoint", bgt_ev.mock.url, "--suite", evals,
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+    bgt_expect_exit(&r, 0);
     bgt_result_dispose(&r);
-    bgt_mock_stop(&mock);
+    bgt_mock_stop(&bgt_ev.mock);
 
-    start_mock(&mock, "bad", "tests/mock/models/bad.json", NULL);
-    const char *args2[] = {"eval", "--endpoint", mock.url, "--suite", evals, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 60);
-    expect_exit(&r, 1);
+    bgt_eval_start_mock(&bgt_ev.mock, "bad", "tests/mock/models/bad.json", NULL);
+    const char *args2[] = {"eval",          "--endpoint", bgt_ev.mock.url, "--suite", evals,
+                           "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 60);
+    bgt_expect_exit(&r, 1);
     bgt_result_dispose(&r);
     free(evals);
 }
@@ -192,16 +129,16 @@ START_TEST(unreachable_endpoint_exits_3)
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
     bgt_result r;
     const char *args[] = {"eval", "--endpoint", url, "--suite", suite, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 3);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 3);
     ck_assert_ptr_nonnull(strstr(r.err, "127.0.0.1"));
     bgt_result_dispose(&r);
 
     /* with --model there is no discovery request: the requests themselves fail */
-    const char *args2[] = {"eval", "--endpoint", url, "--suite", suite, "--model", "m",
-                           "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 30);
-    expect_exit(&r, 3);
+    const char *args2[] = {"eval", "--endpoint",    url, "--suite", suite, "--model",
+                           "m",    "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 30);
+    bgt_expect_exit(&r, 3);
     bgt_result_dispose(&r);
     free(suite);
 }
@@ -210,18 +147,19 @@ END_TEST
 START_TEST(hanging_server_is_cut_at_the_deadline)
 {
     const char *extra[] = {"--error-rate", "1", "--error-kinds", "hang", NULL};
-    start_mock(&mock, "hang", "tests/fixtures/e2e/table-good.json", extra);
+    bgt_eval_start_mock(&bgt_ev.mock, "hang", "tests/fixtures/e2e/table-good.json", extra);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                          "--timeout-ms", "300", "--json-report", report, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
+    const char *args[] = {
+        "eval",         "--endpoint", bgt_ev.mock.url, "--suite", suite,           "--model", "m",
+        "--timeout-ms", "300",        "--json-report", report,    "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_double_lt(r.elapsed_ms, 5000);
-    cJSON *j = load_json(report);
+    cJSON *j = bgt_load_json(report);
     const char *p[] = {"summary", "errors_by_kind", "timeout", NULL};
-    ck_assert_double_eq(json_num(j, p), 4);
+    ck_assert_double_eq(bgt_json_num(j, p), 4);
     cJSON_Delete(j);
     bgt_result_dispose(&r);
     free(suite);
@@ -232,24 +170,25 @@ END_TEST
 START_TEST(streaming_ttft_tracks_the_injected_delay)
 {
     const char *extra[] = {"--latency-ms", "80", "--token-ms", "5", NULL};
-    start_mock(&mock, "slow", "tests/fixtures/e2e/table-good.json", extra);
+    bgt_eval_start_mock(&bgt_ev.mock, "slow", "tests/fixtures/e2e/table-good.json", extra);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--stream",
-                          "--repeat", "3", "--concurrency", "4", "--json-report", report,
+    const char *args[] = {"eval",          "--endpoint", bgt_ev.mock.url, "--suite",
+                          suite,           "--stream",   "--repeat",      "3",
+                          "--concurrency", "4",          "--json-report", report,
                           "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 0);
-    cJSON *j = load_json(report);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 0);
+    cJSON *j = bgt_load_json(report);
     const char *p50[] = {"summary", "ttft_ms", "p50", NULL};
-    double ttft = json_num(j, p50);
+    double ttft = bgt_json_num(j, p50);
     /* 15 ms, not 5: on an idle 2-core machine the p50 is 80.6-80.9 ms, but with two busy
      * loops per core (a loaded CI runner) 5 runs gave 81.6, 90.1, 84.9, 88.3 and 82.9 ms,
      * so a 5 ms bound would fail most loaded runs. Below 80 would be a measuring bug. */
     ck_assert_msg(ttft >= 80 && ttft < 95, "ttft p50 %.1f ms, injected 80 ms", ttft);
     const char *itl[] = {"summary", "itl_ms", "p50", NULL};
-    double gap = json_num(j, itl);
+    double gap = bgt_json_num(j, itl);
     ck_assert_msg(gap >= 4 && gap < 15, "itl p50 %.1f ms, injected 5 ms", gap);
     cJSON_Delete(j);
     bgt_result_dispose(&r);
@@ -260,7 +199,7 @@ END_TEST
 
 START_TEST(bad_suite_exits_2_with_file_line_and_field)
 {
-    char *suite = path_in_tmp("broken.jsonl");
+    char *suite = bgt_eval_path("broken.jsonl");
     FILE *f = fopen(suite, "w");
     ck_assert_ptr_nonnull(f);
     fputs("{\"id\": \"a\", \"prompt\": \"hi\"}\n"
@@ -269,8 +208,8 @@ START_TEST(bad_suite_exits_2_with_file_line_and_field)
     fclose(f);
     bgt_result r;
     const char *args[] = {"eval", "--endpoint", "http://127.0.0.1:9/v1", "--suite", suite, NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 2);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 2);
     ck_assert_msg(strstr(r.err, "broken.jsonl:2:") != NULL, "stderr: %s", r.err);
     ck_assert_msg(strstr(r.err, "asert") != NULL, "stderr: %s", r.err);
     bgt_result_dispose(&r);
@@ -280,18 +219,19 @@ END_TEST
 
 START_TEST(api_key_is_sent_and_never_printed)
 {
-    start_mock(&mock, "auth", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "auth", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
-    char *junit = path_in_tmp("junit.xml");
+    char *report = bgt_eval_path("report.json");
+    char *junit = bgt_eval_path("junit.xml");
     const char *env[] = {"BG_TEST_KEY=sekrit-value-123", NULL};
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--api-key-env",
-                          "BG_TEST_KEY", "--json-report", report, "--junit", junit, "-v",
-                          "--json", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, env, args, 30);
-    expect_exit(&r, 0);
-    char *log = bgt_read_file(mock.req_log);
+    const char *args[] = {
+        "eval",          "--endpoint",  bgt_ev.mock.url, "--suite",       suite,
+        "--api-key-env", "BG_TEST_KEY", "--json-report", report,          "--junit",
+        junit,           "-v",          "--json",        "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, env, args, 30);
+    bgt_expect_exit(&r, 0);
+    char *log = bgt_read_file(bgt_ev.mock.req_log);
     ck_assert_ptr_nonnull(log);
     ck_assert_ptr_nonnull(strstr(log, "Bearer sekrit-value-123"));
     ck_assert_ptr_null(strstr(r.out, "sekrit"));
@@ -304,10 +244,10 @@ START_TEST(api_key_is_sent_and_never_printed)
     free(log);
     bgt_result_dispose(&r);
 
-    const char *args2[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--api-key-env",
-                           "BG_TEST_KEY_UNSET", NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 30);
-    expect_exit(&r, 2);
+    const char *args2[] = {"eval", "--endpoint",    bgt_ev.mock.url,     "--suite",
+                           suite,  "--api-key-env", "BG_TEST_KEY_UNSET", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 30);
+    bgt_expect_exit(&r, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "BG_TEST_KEY_UNSET"));
     bgt_result_dispose(&r);
     free(suite);
@@ -319,15 +259,16 @@ END_TEST
 START_TEST(requests_spread_over_endpoints_and_repeat)
 {
     bgt_mock second = {.pid = -1};
-    start_mock(&mock, "a", "tests/fixtures/e2e/table-good.json", NULL);
-    start_mock(&second, "b", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "a", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&second, "b", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--endpoint", second.url, "--suite",
-                          suite, "--model", "good-model", "--repeat", "3", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 0);
-    ck_assert_int_eq(bgt_mock_request_count(&mock), 6);
+    const char *args[] = {
+        "eval",    "--endpoint", bgt_ev.mock.url, "--endpoint", second.url,      "--suite", suite,
+        "--model", "good-model", "--repeat",      "3",          "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 0);
+    ck_assert_int_eq(bgt_mock_request_count(&bgt_ev.mock), 6);
     ck_assert_int_eq(bgt_mock_request_count(&second), 6);
     bgt_mock_stop(&second);
     bgt_result_dispose(&r);
@@ -337,17 +278,29 @@ END_TEST
 
 START_TEST(open_loop_rate_paces_arrivals)
 {
-    start_mock(&mock, "rate", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "rate", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
     bgt_result r;
     /* 20 arrivals at a constant 40/s take at least 19 gaps of 25 ms */
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                          "--repeat", "5", "--rate", "40", "--arrivals", "constant",
-                          "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 0);
+    const char *args[] = {"eval",
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--suite",
+                          suite,
+                          "--model",
+                          "m",
+                          "--repeat",
+                          "5",
+                          "--rate",
+                          "40",
+                          "--arrivals",
+                          "constant",
+                          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 0);
     ck_assert_double_ge(r.elapsed_ms, 450);
-    ck_assert_int_eq(bgt_mock_request_count(&mock), 20);
+    ck_assert_int_eq(bgt_mock_request_count(&bgt_ev.mock), 20);
     bgt_result_dispose(&r);
     free(suite);
 }
@@ -356,19 +309,20 @@ END_TEST
 START_TEST(server_errors_are_counted_by_kind)
 {
     const char *extra[] = {"--error-rate", "1", "--error-kinds", "500", NULL};
-    start_mock(&mock, "err", "tests/fixtures/e2e/table-good.json", extra);
+    bgt_eval_start_mock(&bgt_ev.mock, "err", "tests/fixtures/e2e/table-good.json", extra);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                          "--json-report", report, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
-    cJSON *j = load_json(report);
+    const char *args[] = {"eval",    "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                          "--model", "m",          "--json-report", report,    "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
+    cJSON *j = bgt_load_json(report);
     const char *p[] = {"summary", "errors_by_kind", "http", NULL};
-    ck_assert_double_eq(json_num(j, p), 4);
+    ck_assert_double_eq(bgt_json_num(j, p), 4);
     /* a wrong answer or a server error is never retried: one request per case */
-    ck_assert_int_eq(bgt_mock_request_count(&mock), 4);
+    ck_assert_int_eq(bgt_mock_request_count(&bgt_ev.mock), 4);
     cJSON_Delete(j);
     bgt_result_dispose(&r);
     free(suite);
@@ -378,38 +332,38 @@ END_TEST
 
 START_TEST(config_gate_section_and_inconclusive_threshold)
 {
-    start_mock(&mock, "cfg", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "cfg", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *cfg = path_in_tmp("bg-gate.json");
+    char *cfg = bgt_eval_path("bg-gate.json");
     FILE *f = fopen(cfg, "w");
     ck_assert_ptr_nonnull(f);
     fprintf(f,
             "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"], \"concurrency\": 2,\n"
             " \"thresholds\": {\"pass_rate\": 1.0, \"p99_ms\": 5000}}}\n",
-            mock.url, suite);
+            bgt_ev.mock.url, suite);
     fclose(f);
     bgt_result r;
     /* 4 samples cannot support a p99: the gate must not pass on it */
     const char *args[] = {"eval", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_msg(strstr(r.err, "inconclusive") != NULL, "stderr: %s", r.err);
     bgt_result_dispose(&r);
     f = fopen(cfg, "w");
     fprintf(f,
             "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"],\n"
             " \"thresholds\": {\"p50_ms\": 5000}}}\n",
-            mock.url, suite);
+            bgt_ev.mock.url, suite);
     fclose(f);
     const char *args2[] = {"eval", "--config", cfg, "--no-progress", NULL};
     bgt_run_gate(&r, "/", NULL, args2, 30);
-    expect_exit(&r, 0);
+    bgt_expect_exit(&r, 0);
     bgt_result_dispose(&r);
     /* a flag overrides the config's threshold of the same name */
-    const char *args3[] = {"eval", "--config", cfg, "--threshold", "p50_ms=0.001",
-                           "--no-progress", NULL};
+    const char *args3[] = {"eval",         "--config",      cfg, "--threshold",
+                           "p50_ms=0.001", "--no-progress", NULL};
     bgt_run_gate(&r, "/", NULL, args3, 30);
-    expect_exit(&r, 1);
+    bgt_expect_exit(&r, 1);
     ck_assert_msg(strstr(r.err, "p50_ms") != NULL, "stderr: %s", r.err);
     bgt_result_dispose(&r);
     free(suite);
@@ -419,15 +373,15 @@ END_TEST
 
 START_TEST(bad_config_exits_2_with_json_path)
 {
-    char *cfg = path_in_tmp("bg-gate.json");
+    char *cfg = bgt_eval_path("bg-gate.json");
     FILE *f = fopen(cfg, "w");
     ck_assert_ptr_nonnull(f);
     fputs("{\"gate\": {\"concurrency\": \"lots\"}}\n", f);
     fclose(f);
     bgt_result r;
     const char *args[] = {"eval", "--config", cfg, NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 2);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 2);
     ck_assert_msg(strstr(r.err, "gate.concurrency") != NULL, "stderr: %s", r.err);
     bgt_result_dispose(&r);
     free(cfg);
@@ -438,18 +392,18 @@ START_TEST(usage_errors_exit_2_and_help_exits_0)
 {
     bgt_result r;
     const char *bad[] = {"eval", "--concurrency", "zero", NULL};
-    bgt_run_gate(&r, tmp, NULL, bad, 10);
-    expect_exit(&r, 2);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, bad, 10);
+    bgt_expect_exit(&r, 2);
     ck_assert_ptr_nonnull(strstr(r.err, "--concurrency"));
     bgt_result_dispose(&r);
     const char *help[] = {"eval", "--help", NULL};
-    bgt_run_gate(&r, tmp, NULL, help, 10);
-    expect_exit(&r, 0);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, help, 10);
+    bgt_expect_exit(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "--threshold"));
     bgt_result_dispose(&r);
     const char *unknown[] = {"deploy-now", NULL};
-    bgt_run_gate(&r, tmp, NULL, unknown, 10);
-    expect_exit(&r, 2);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, unknown, 10);
+    bgt_expect_exit(&r, 2);
     bgt_result_dispose(&r);
 }
 END_TEST
@@ -458,19 +412,32 @@ START_TEST(endless_stream_is_cut_at_the_deadline)
 {
     /* tokens every 250 ms: the answer cannot finish within a 400 ms deadline */
     const char *extra[] = {"--token-ms", "250", NULL};
-    start_mock(&mock, "slowstream", "tests/fixtures/e2e/table-good.json", extra);
+    bgt_eval_start_mock(&bgt_ev.mock, "slowstream", "tests/fixtures/e2e/table-good.json", extra);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                          "--stream", "--timeout-ms", "400", "--max-retries", "0",
-                          "--json-report", report, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
+    const char *args[] = {"eval",
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--suite",
+                          suite,
+                          "--model",
+                          "m",
+                          "--stream",
+                          "--timeout-ms",
+                          "400",
+                          "--max-retries",
+                          "0",
+                          "--json-report",
+                          report,
+                          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_double_lt(r.elapsed_ms, 5000);
-    cJSON *j = load_json(report);
+    cJSON *j = bgt_load_json(report);
     const char *p[] = {"summary", "errors_by_kind", "timeout", NULL};
-    ck_assert_double_eq(json_num(j, p), 4);
+    ck_assert_double_eq(bgt_json_num(j, p), 4);
     cJSON_Delete(j);
     bgt_result_dispose(&r);
     free(suite);
@@ -483,20 +450,32 @@ START_TEST(connection_errors_are_retried_and_counted_separately)
     /* the mock dies after 2 answers: later requests cannot connect, are retried, then
      * counted as connect errors; the two answered cases still count */
     const char *extra[] = {"--crash-after", "2", NULL};
-    start_mock(&mock, "crash", "tests/fixtures/e2e/table-good.json", extra);
+    bgt_eval_start_mock(&bgt_ev.mock, "crash", "tests/fixtures/e2e/table-good.json", extra);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                          "--concurrency", "1", "--max-retries", "2", "--json-report", report,
-                          "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
-    cJSON *j = load_json(report);
+    const char *args[] = {"eval",
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--suite",
+                          suite,
+                          "--model",
+                          "m",
+                          "--concurrency",
+                          "1",
+                          "--max-retries",
+                          "2",
+                          "--json-report",
+                          report,
+                          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
+    cJSON *j = bgt_load_json(report);
     const char *conn[] = {"summary", "errors_by_kind", "connect", NULL};
     const char *retries[] = {"summary", "retries", NULL};
-    ck_assert_double_eq(json_num(j, conn), 2);
-    ck_assert_double_eq(json_num(j, retries), 4);
+    ck_assert_double_eq(bgt_json_num(j, conn), 2);
+    ck_assert_double_eq(bgt_json_num(j, retries), 4);
     cJSON_Delete(j);
     bgt_result_dispose(&r);
     free(suite);
@@ -507,9 +486,9 @@ END_TEST
 START_TEST(embeddings_requests_go_to_the_configured_endpoint)
 {
     bgt_mock judge = {.pid = -1};
-    start_mock(&mock, "model", "tests/mock/models/good.json", NULL);
-    start_mock(&judge, "judge", "tests/mock/models/good.json", NULL);
-    char *suite = path_in_tmp("judged.jsonl");
+    bgt_eval_start_mock(&bgt_ev.mock, "model", "tests/mock/models/good.json", NULL);
+    bgt_eval_start_mock(&judge, "judge", "tests/mock/models/good.json", NULL);
+    char *suite = bgt_eval_path("judged.jsonl");
     FILE *f = fopen(suite, "w");
     ck_assert_ptr_nonnull(f);
     /* the answer comes from the model mock; the judge's verdict from the judge mock */
@@ -518,17 +497,18 @@ START_TEST(embeddings_requests_go_to_the_configured_endpoint)
           "\"value\": \"The capital of France is Paris.\", \"threshold\": 0.9}]}\n",
           f);
     fclose(f);
-    char *cfg = path_in_tmp("bg-gate.json");
+    char *cfg = bgt_eval_path("bg-gate.json");
     f = fopen(cfg, "w");
     fprintf(f, "{\"gate\": {\"embeddings\": {\"endpoint\": \"%s\", \"model\": \"emb\"}}}\n",
             judge.url);
     fclose(f);
     bgt_result r;
-    const char *args[] = {"eval", "--config", cfg, "--endpoint", mock.url, "--suite", suite,
-                          "--model", "m", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 0);
-    char *jlog = bgt_read_file(judge.req_log), *mlog = bgt_read_file(mock.req_log);
+    const char *args[] = {"eval",    "--config", cfg,       "--endpoint", bgt_ev.mock.url,
+                          "--suite", suite,      "--model", "m",          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 0);
+    char *jlog = bgt_read_file(judge.req_log), *mlog = bgt_read_file(bgt_ev.mock.req_log);
     ck_assert_ptr_nonnull(strstr(jlog, "/v1/embeddings"));
     ck_assert_ptr_null(strstr(mlog, "/v1/embeddings"));
     free(jlog);
@@ -545,16 +525,17 @@ END_TEST
  * --ci off prints neither. */
 START_TEST(ci_runners_get_annotations_and_sections)
 {
-    start_mock(&mock, "bad", "tests/fixtures/e2e/table-bad.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "bad", "tests/fixtures/e2e/table-bad.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
     const char *root = getenv("BG_SOURCE_DIR") ? getenv("BG_SOURCE_DIR") : ".";
     char *ws = NULL;
     ck_assert_int_ge(asprintf(&ws, "GITHUB_WORKSPACE=%s", root), 0);
     const char *gh[] = {"GITHUB_ACTIONS=true", ws, "GITLAB_CI=", NULL};
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, gh, args, 30);
-    expect_exit(&r, 1);
+    const char *args[] = {"eval",          "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                          "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, gh, args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_ptr_nonnull(strstr(r.out, "::group::bg-gate eval"));
     ck_assert_ptr_nonnull(strstr(r.out, "::endgroup::"));
     /* the path is relative to the checkout ($GITHUB_WORKSPACE), as GitHub needs it */
@@ -565,27 +546,27 @@ START_TEST(ci_runners_get_annotations_and_sections)
     ck_assert_ptr_nonnull(strstr(r.out, "::notice title=bg-gate::gate failed: "));
     bgt_result_dispose(&r);
 
-    const char *json_args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--json",
-                               "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, gh, json_args, 30);
-    expect_exit(&r, 1);
+    const char *json_args[] = {"eval", "--endpoint", bgt_ev.mock.url, "--suite",
+                               suite,  "--json",     "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, gh, json_args, 30);
+    bgt_expect_exit(&r, 1);
     cJSON *j = cJSON_Parse(r.out);
     ck_assert_msg(j != NULL, "stdout is not JSON with --json in GitHub Actions");
     cJSON_Delete(j);
     ck_assert_ptr_nonnull(strstr(r.err, "title=bg-gate case capital-france failed::"));
     bgt_result_dispose(&r);
 
-    const char *off_args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--ci", "off",
-                              "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, gh, off_args, 30);
-    expect_exit(&r, 1);
+    const char *off_args[] = {"eval", "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                              "--ci", "off",        "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, gh, off_args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_ptr_null(strstr(r.out, "::"));
     ck_assert_ptr_null(strstr(r.err, "::error"));
     bgt_result_dispose(&r);
 
     const char *gl[] = {"GITLAB_CI=true", "GITHUB_ACTIONS=", NULL};
-    bgt_run_gate(&r, tmp, gl, args, 30);
-    expect_exit(&r, 1);
+    bgt_run_gate(&r, bgt_ev.tmp, gl, args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_ptr_nonnull(strstr(r.err, "\033[0Ksection_start:"));
     ck_assert_ptr_nonnull(strstr(r.err, ":bg_gate_eval[collapsed=true]\r\033[0Kbg-gate eval"));
     ck_assert_ptr_nonnull(strstr(r.err, "\033[0Ksection_end:"));
@@ -593,9 +574,10 @@ START_TEST(ci_runners_get_annotations_and_sections)
     bgt_result_dispose(&r);
 
     const char *bad_args[] = {"eval", "--ci", "jenkins", NULL};
-    bgt_run_gate(&r, tmp, NULL, bad_args, 30);
-    expect_exit(&r, 2);
-    ck_assert_ptr_nonnull(strstr(r.err, "--ci: expected auto, github, gitlab or off, got \"jenkins\""));
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, bad_args, 30);
+    bgt_expect_exit(&r, 2);
+    ck_assert_ptr_nonnull(
+        strstr(r.err, "--ci: expected auto, github, gitlab or off, got \"jenkins\""));
     bgt_result_dispose(&r);
     free(ws);
     free(suite);
@@ -607,7 +589,7 @@ END_TEST
 /* Writes quiz.jsonl: 20 cases "Question N?" that must answer "answer-N.". */
 static char *write_quiz_suite(void)
 {
-    char *path = path_in_tmp("quiz.jsonl");
+    char *path = bgt_eval_path("quiz.jsonl");
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     for (int i = 1; i <= 20; i++)
@@ -623,7 +605,7 @@ static char *write_quiz_suite(void)
 /* Writes an answers table that answers questions first_wrong..20 wrongly. */
 static char *write_quiz_table(const char *name, int first_wrong)
 {
-    char *path = path_in_tmp(name);
+    char *path = bgt_eval_path(name);
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     fputs("{\"model\": \"quiz\", \"answers\": {", f);
@@ -635,22 +617,14 @@ static char *write_quiz_table(const char *name, int first_wrong)
     return path;
 }
 
-/* Starts a mock on an answers table in tmp with latency and jitter. */
+/* Starts a mock on an answers table in bgt_ev.tmp with latency and jitter. */
 static void start_quiz_mock(bgt_mock *m, const char *name, const char *table, const char *latency,
                             const char *jitter)
 {
-    const char *args[] = {"--answers", table, "--latency-ms", latency, "--jitter-ms", jitter,
-                          "--seed", name[0] == 'b' ? "7" : "11", NULL};
-    ck_assert_msg(bgt_mock_start(m, tmp, name, args) == 0, "bg-mock %s did not start", name);
-}
-
-static const cJSON *json_at(const cJSON *root, const char *const *path)
-{
-    const cJSON *it = root;
-    for (size_t i = 0; path[i] && it; i++)
-        it = cJSON_GetObjectItemCaseSensitive(it, path[i]);
-    ck_assert_msg(it != NULL, "%s missing in the JSON report", path[0]);
-    return it;
+    const char *args[] = {"--answers",   table,  "--latency-ms", latency,
+                          "--jitter-ms", jitter, "--seed",       name[0] == 'b' ? "7" : "11",
+                          NULL};
+    ck_assert_msg(bgt_mock_start(m, bgt_ev.tmp, name, args) == 0, "bg-mock %s did not start", name);
 }
 
 static const cJSON *threshold_named(const cJSON *report, const char *name)
@@ -698,35 +672,47 @@ START_TEST(baseline_identical_model_with_jitter_passes)
 {
     bgt_mock base = {.pid = -1};
     char *suite = write_quiz_suite(), *table = write_quiz_table("table.json", 21);
-    char *report = path_in_tmp("report.json");
-    start_quiz_mock(&mock, "cand", table, "60", "40");
+    char *report = bgt_eval_path("report.json");
+    start_quiz_mock(&bgt_ev.mock, "cand", table, "60", "40");
     start_quiz_mock(&base, "base", table, "60", "40");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
-                          "--suite", suite, "--model", "quiz", "--repeat", "2",
-                          "--json-report", report, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 60);
-    expect_exit(&r, 0);
+    const char *args[] = {"eval",
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--baseline-endpoint",
+                          base.url,
+                          "--suite",
+                          suite,
+                          "--model",
+                          "quiz",
+                          "--repeat",
+                          "2",
+                          "--json-report",
+                          report,
+                          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+    bgt_expect_exit(&r, 0);
     /* every case run went to both sides, interleaved over the same stretch of time */
-    ck_assert_int_eq(bgt_mock_request_count(&mock), 40);
+    ck_assert_int_eq(bgt_mock_request_count(&bgt_ev.mock), 40);
     ck_assert_int_eq(bgt_mock_request_count(&base), 40);
     double c0, c1, b0, b1;
-    arrival_span(&mock, &c0, &c1);
+    arrival_span(&bgt_ev.mock, &c0, &c1);
     arrival_span(&base, &b0, &b1);
     ck_assert_msg(b0 < c1 && c0 < b1 && b0 - c0 < 0.1 && c0 - b0 < 0.1 && b1 - c1 < 0.2 &&
                       c1 - b1 < 0.2,
                   "candidate %.3f..%.3f, baseline %.3f..%.3f", c0, c1, b0, b1);
-    cJSON *j = load_json(report);
+    cJSON *j = bgt_load_json(report);
     ck_assert_str_eq(threshold_status(j, "max_latency_ratio"), "pass");
     ck_assert_str_eq(threshold_status(j, "max_ttft_ratio"), "pass");
     ck_assert_str_eq(threshold_status(j, "max_pass_rate_drop"), "pass");
     const char *ratio[] = {"baseline", "latency", "e2e", "median_ratio", NULL};
-    double q = json_at(j, ratio)->valuedouble;
+    double q = bgt_json_at(j, ratio)->valuedouble;
     ck_assert_msg(q > 0.8 && q < 1.2, "median ratio %.3f for identical servers", q);
     const char *n[] = {"baseline", "latency", "e2e", "n_baseline", NULL};
-    ck_assert_double_eq(json_at(j, n)->valuedouble, 40);
+    ck_assert_double_eq(bgt_json_at(j, n)->valuedouble, 40);
     const char *regs[] = {"baseline", "quality", "regressions", NULL};
-    ck_assert_int_eq(cJSON_GetArraySize(json_at(j, regs)), 0);
+    ck_assert_int_eq(cJSON_GetArraySize(bgt_json_at(j, regs)), 0);
     cJSON_Delete(j);
     bgt_mock_stop(&base);
     bgt_result_dispose(&r);
@@ -740,25 +726,38 @@ START_TEST(baseline_candidate_30_percent_slower_fails_on_latency)
 {
     bgt_mock base = {.pid = -1};
     char *suite = write_quiz_suite(), *table = write_quiz_table("table.json", 21);
-    char *report = path_in_tmp("report.json");
-    start_quiz_mock(&mock, "cand", table, "260", "20");
+    char *report = bgt_eval_path("report.json");
+    start_quiz_mock(&bgt_ev.mock, "cand", table, "260", "20");
     start_quiz_mock(&base, "base", table, "200", "20");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
-                          "--suite", suite, "--model", "quiz", "--repeat", "2",
-                          "--concurrency", "16", "--json-report", report, "--no-progress",
+    const char *args[] = {"eval",
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--baseline-endpoint",
+                          base.url,
+                          "--suite",
+                          suite,
+                          "--model",
+                          "quiz",
+                          "--repeat",
+                          "2",
+                          "--concurrency",
+                          "16",
+                          "--json-report",
+                          report,
+                          "--no-progress",
                           NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 60);
-    expect_exit(&r, 1);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+    bgt_expect_exit(&r, 1);
     ck_assert_msg(strstr(r.err, "max_latency_ratio") != NULL, "stderr: %s", r.err);
-    cJSON *j = load_json(report);
+    cJSON *j = bgt_load_json(report);
     ck_assert_str_eq(threshold_status(j, "max_latency_ratio"), "fail");
     ck_assert_str_eq(threshold_status(j, "max_pass_rate_drop"), "pass");
     const char *ratio[] = {"baseline", "latency", "e2e", "median_ratio", NULL};
-    double q = json_at(j, ratio)->valuedouble;
+    double q = bgt_json_at(j, ratio)->valuedouble;
     ck_assert_msg(q > 1.2 && q < 1.4, "median ratio %.3f, injected 270/210", q);
     const char *p[] = {"baseline", "latency", "e2e", "mann_whitney", "p_greater", NULL};
-    ck_assert_double_lt(json_at(j, p)->valuedouble, 0.01);
+    ck_assert_double_lt(bgt_json_at(j, p)->valuedouble, 0.01);
     cJSON_Delete(j);
     bgt_mock_stop(&base);
     bgt_result_dispose(&r);
@@ -774,17 +773,32 @@ START_TEST(baseline_candidate_5_points_worse_fails_on_quality)
     char *suite = write_quiz_suite();
     char *good = write_quiz_table("base.json", 19);   /* q19, q20 wrong: 90 % */
     char *worse = write_quiz_table("worse.json", 18); /* q18 too: 85 % */
-    char *junit = path_in_tmp("junit.xml"), *md = path_in_tmp("summary.md");
-    start_quiz_mock(&mock, "cand", worse, "30", "10");
+    char *junit = bgt_eval_path("junit.xml"), *md = bgt_eval_path("summary.md");
+    start_quiz_mock(&bgt_ev.mock, "cand", worse, "30", "10");
     start_quiz_mock(&base, "base", good, "30", "10");
     bgt_result r;
     /* pass_rate 0.8 alone would let the candidate through */
-    const char *args[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
-                          "--suite", suite, "--model", "quiz", "--threshold", "pass_rate=0.8",
-                          "--threshold", "max_pass_rate_drop=0.04", "--junit", junit,
-                          "--markdown", md, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 60);
-    expect_exit(&r, 1);
+    const char *args[] = {"eval",
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--baseline-endpoint",
+                          base.url,
+                          "--suite",
+                          suite,
+                          "--model",
+                          "quiz",
+                          "--threshold",
+                          "pass_rate=0.8",
+                          "--threshold",
+                          "max_pass_rate_drop=0.04",
+                          "--junit",
+                          junit,
+                          "--markdown",
+                          md,
+                          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+    bgt_expect_exit(&r, 1);
     ck_assert_msg(strstr(r.err, "max_pass_rate_drop") != NULL, "stderr: %s", r.err);
     char *xml = bgt_read_file(junit);
     ck_assert_ptr_nonnull(xml);
@@ -806,16 +820,28 @@ START_TEST(baseline_candidate_5_points_worse_fails_on_quality)
     free(xml);
     bgt_result_dispose(&r);
     /* the same 5-point drop within a 0.05 limit passes: the drop decides, not the listing */
-    const char *args2[] = {"eval", "--endpoint", mock.url, "--baseline-endpoint", base.url,
-                           "--suite", suite, "--model", "quiz", "--threshold", "pass_rate=0.8",
-                           "--threshold", "max_pass_rate_drop=0.05", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 60);
-    expect_exit(&r, 0);
+    const char *args2[] = {"eval",
+                           "--endpoint",
+                           bgt_ev.mock.url,
+                           "--baseline-endpoint",
+                           base.url,
+                           "--suite",
+                           suite,
+                           "--model",
+                           "quiz",
+                           "--threshold",
+                           "pass_rate=0.8",
+                           "--threshold",
+                           "max_pass_rate_drop=0.05",
+                           "--no-progress",
+                           NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 60);
+    bgt_expect_exit(&r, 0);
     bgt_result_dispose(&r);
     /* on GitHub the regression is annotated at its line, named as a regression */
     const char *gh[] = {"GITHUB_ACTIONS=true", "GITLAB_CI=", "BG_GATE_CI=", NULL};
-    bgt_run_gate(&r, tmp, gh, args, 60);
-    expect_exit(&r, 1);
+    bgt_run_gate(&r, bgt_ev.tmp, gh, args, 60);
+    bgt_expect_exit(&r, 1);
     ck_assert_msg(strstr(r.out, ",line=18,title=bg-gate case q18 regressed (passed on the "
                                 "baseline)::") != NULL,
                   "stdout: %s", r.out);
@@ -834,37 +860,39 @@ END_TEST
 START_TEST(baseline_from_config_with_few_samples_is_inconclusive)
 {
     bgt_mock base = {.pid = -1};
-    start_mock(&mock, "cand", "tests/fixtures/e2e/table-good.json", NULL);
-    start_mock(&base, "base", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "cand", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&base, "base", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *cfg = path_in_tmp("bg-gate.json");
+    char *cfg = bgt_eval_path("bg-gate.json");
     FILE *f = fopen(cfg, "w");
     ck_assert_ptr_nonnull(f);
-    fprintf(f, "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"], \"baseline\": [\"%s\"]}}\n",
-            mock.url, suite, base.url);
+    fprintf(f,
+            "{\"gate\": {\"endpoints\": [\"%s\"], \"suites\": [\"%s\"], \"baseline\": [\"%s\"]}}\n",
+            bgt_ev.mock.url, suite, base.url);
     fclose(f);
     bgt_result r;
     /* 4 cases: 4 against 4 requests can never show a slowdown at alpha 0.01 */
     const char *args[] = {"eval", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
     ck_assert_msg(strstr(r.err, "max_latency_ratio inconclusive") != NULL, "stderr: %s", r.err);
     bgt_result_dispose(&r);
     /* an unreachable baseline is an infrastructure failure, not a verdict */
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", bgt_free_port());
-    const char *args2[] = {"eval", "--baseline-endpoint", url, "--model", "m", "--no-progress",
-                           NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 30);
-    expect_exit(&r, 3);
+    const char *args2[] = {"eval", "--baseline-endpoint", url, "--model",
+                           "m",    "--no-progress",       NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 30);
+    bgt_expect_exit(&r, 3);
     ck_assert_msg(strstr(r.err, "no baseline endpoint could be reached") != NULL, "stderr: %s",
                   r.err);
     bgt_result_dispose(&r);
     const char *args3[] = {"eval", "--baseline-endpoint", "ftp://x", NULL};
-    bgt_run_gate(&r, tmp, NULL, args3, 30);
-    expect_exit(&r, 2);
-    ck_assert_msg(strstr(r.err, "--baseline-endpoint: \"ftp://x\" is not an http:// or https:// URL") != NULL,
-                  "stderr: %s", r.err);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args3, 30);
+    bgt_expect_exit(&r, 2);
+    ck_assert_msg(
+        strstr(r.err, "--baseline-endpoint: \"ftp://x\" is not an http:// or https:// URL") != NULL,
+        "stderr: %s", r.err);
     bgt_mock_stop(&base);
     bgt_result_dispose(&r);
     free(suite);
@@ -876,7 +904,7 @@ Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e_eval");
     TCase *tc = tcase_create("eval");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, bgt_eval_setup, bgt_eval_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, good_model_passes_with_exit_0);
     tcase_add_test(tc, bad_model_fails_with_exit_1_and_names_the_failing_cases);

@@ -23,82 +23,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../support/check_main.h"
+#include "../support/evalfix.h"
+#include "../support/proc.h"
 #include "bggate/buf.h"
 #include "bggate/util.h"
-#include "../support/check_main.h"
-#include "../support/proc.h"
-
-static char *tmp;
-static bgt_mock mock;
-
-static void setup(void)
-{
-    tmp = bgt_tmpdir();
-    ck_assert_ptr_nonnull(tmp);
-    memset(&mock, 0, sizeof mock);
-    mock.pid = -1;
-}
-
-static void teardown(void)
-{
-    bgt_mock_stop(&mock);
-    bgt_rmtree(tmp);
-    free(tmp);
-}
-
-static void start_mock(bgt_mock *m, const char *name, const char *table, const char *const *extra)
-{
-    char *answers = bgt_src(table);
-    const char *args[32] = {"--answers", answers};
-    size_t n = 2;
-    for (size_t i = 0; extra && extra[i] && n < 31; i++)
-        args[n++] = extra[i];
-    args[n] = NULL;
-    int rc = bgt_mock_start(m, tmp, name, args);
-    free(answers);
-    ck_assert_msg(rc == 0, "bg-mock did not start");
-}
-
-static char *path_in_tmp(const char *name)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, name), 0);
-    return p;
-}
-
-static void expect_exit(const bgt_result *r, int code)
-{
-    if (r->exit_code != code)
-        fprintf(stderr, "bg-gate exited %d (expected %d)\nstdout:\n%s\nstderr:\n%s\n",
-                r->exit_code, code, r->out, r->err);
-    ck_assert_int_eq(r->exit_code, code);
-}
-
-static cJSON *load_json(const char *path)
-{
-    char *s = bgt_read_file(path);
-    ck_assert_msg(s != NULL, "missing %s", path);
-    cJSON *j = cJSON_Parse(s);
-    free(s);
-    ck_assert_msg(j != NULL, "%s is not JSON", path);
-    return j;
-}
-
-static const cJSON *at(const cJSON *root, const char *const *path)
-{
-    const cJSON *it = root;
-    for (size_t i = 0; path[i] && it; i++)
-        it = cJSON_GetObjectItemCaseSensitive(it, path[i]);
-    ck_assert_msg(it != NULL, "%s missing in the JSON report", path[0]);
-    return it;
-}
-
-static double num_at(const cJSON *root, const char *const *path)
-{
-    const cJSON *it = at(root, path);
-    ck_assert_msg(cJSON_IsNumber(it), "%s is not a number", path[0]);
-    return it->valuedouble;
-}
 
 /* The completion requests of a mock's request log, parsed, in arrival order. */
 static cJSON *completions_logged(const bgt_mock *m)
@@ -155,7 +84,7 @@ static double mock_metric(const bgt_mock *m, const char *name)
 static void arrival_gaps(const cJSON *report, size_t expect_n, double *mean, double *cv)
 {
     const char *p[] = {"requests", NULL};
-    const cJSON *reqs = at(report, p), *q;
+    const cJSON *reqs = bgt_json_at(report, p), *q;
     size_t n = 0;
     double *t = calloc(expect_n, sizeof *t);
     cJSON_ArrayForEach(q, reqs)
@@ -163,7 +92,7 @@ static void arrival_gaps(const cJSON *report, size_t expect_n, double *mean, dou
         ck_assert_uint_lt(n, expect_n + 1);
         const char *sp[] = {"start_ms", NULL};
         if (n < expect_n)
-            t[n] = num_at(q, sp);
+            t[n] = bgt_json_num(q, sp);
         n++;
     }
     ck_assert_uint_eq(n, expect_n);
@@ -244,20 +173,30 @@ static char *run_in_pty(const char *const *args, const char *no_color, int *code
 
 START_TEST(headers_from_flags_and_config_reach_the_server)
 {
-    start_mock(&mock, "hdr", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "hdr", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *cfg = path_in_tmp("bg-gate.json");
+    char *cfg = bgt_eval_path("bg-gate.json");
     FILE *f = fopen(cfg, "w");
     ck_assert_ptr_nonnull(f);
     fputs("{\"gate\": {\"headers\": {\"X-Team\": \"search\"}}}\n", f);
     fclose(f);
     bgt_result r;
-    const char *args[] = {"eval", "--config", cfg, "--endpoint", mock.url, "--suite", suite,
-                          "-H", "X-Trace: run-42", "--header", "X-Other: two words",
-                          "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 0);
-    cJSON *log = completions_logged(&mock), *e;
+    const char *args[] = {"eval",
+                          "--config",
+                          cfg,
+                          "--endpoint",
+                          bgt_ev.mock.url,
+                          "--suite",
+                          suite,
+                          "-H",
+                          "X-Trace: run-42",
+                          "--header",
+                          "X-Other: two words",
+                          "--no-progress",
+                          NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 0);
+    cJSON *log = completions_logged(&bgt_ev.mock), *e;
     ck_assert_int_eq(cJSON_GetArraySize(log), 4);
     cJSON_ArrayForEach(e, log)
     {
@@ -281,19 +220,20 @@ END_TEST
 
 START_TEST(no_stream_sends_stream_false_and_reports_no_ttft)
 {
-    start_mock(&mock, "ns", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "ns", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     bgt_result r;
     const char *modes[] = {"--stream", "--no-stream"};
     for (int m = 0; m < 2; m++) {
         bool stream = m == 0;
-        const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                              modes[m], "--json-report", report, "--no-progress", NULL};
-        bgt_run_gate(&r, tmp, NULL, args, 30);
-        expect_exit(&r, 0);
+        const char *args[] = {
+            "eval", "--endpoint", bgt_ev.mock.url, "--suite", suite,           "--model",
+            "m",    modes[m],     "--json-report", report,    "--no-progress", NULL};
+        bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+        bgt_expect_exit(&r, 0);
         bgt_result_dispose(&r);
-        cJSON *log = completions_logged(&mock), *e;
+        cJSON *log = completions_logged(&bgt_ev.mock), *e;
         ck_assert_int_eq(cJSON_GetArraySize(log), 4 * (m + 1));
         int i = 0;
         cJSON_ArrayForEach(e, log)
@@ -305,12 +245,12 @@ START_TEST(no_stream_sends_stream_false_and_reports_no_ttft)
                           "%s: the server saw stream %s", modes[m], stream ? "false" : "true");
         }
         cJSON_Delete(log);
-        cJSON *j = load_json(report);
+        cJSON *j = bgt_load_json(report);
         const char *n[] = {"summary", "ttft_ms", "n", NULL};
-        ck_assert_double_eq(num_at(j, n), stream ? 4 : 0);
+        ck_assert_double_eq(bgt_json_num(j, n), stream ? 4 : 0);
         const char *p[] = {"requests", NULL};
         const cJSON *q;
-        cJSON_ArrayForEach(q, at(j, p))
+        cJSON_ArrayForEach(q, bgt_json_at(j, p))
         {
             const cJSON *ttft = cJSON_GetObjectItemCaseSensitive(q, "ttft_ms");
             const cJSON *e2e = cJSON_GetObjectItemCaseSensitive(q, "e2e_ms");
@@ -329,21 +269,36 @@ END_TEST
  * constant gaps do not vary. The schedule is seeded, the bounds generous. */
 START_TEST(poisson_arrivals_vary_and_constant_arrivals_do_not)
 {
-    start_mock(&mock, "arr", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "arr", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json");
+    char *report = bgt_eval_path("report.json");
     const char *kinds[] = {NULL, "poisson", "constant"}; /* NULL: the default */
     const char *seeds[] = {"1", "7", "1"};
     for (int k = 0; k < 3; k++) {
         bgt_result r;
-        const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                              "--repeat", "15", "--rate", "100", "--seed", seeds[k],
-                              "--json-report", report, "--no-progress",
-                              kinds[k] ? "--arrivals" : NULL, kinds[k], NULL};
-        bgt_run_gate(&r, tmp, NULL, args, 60);
-        expect_exit(&r, 0);
+        const char *args[] = {"eval",
+                              "--endpoint",
+                              bgt_ev.mock.url,
+                              "--suite",
+                              suite,
+                              "--model",
+                              "m",
+                              "--repeat",
+                              "15",
+                              "--rate",
+                              "100",
+                              "--seed",
+                              seeds[k],
+                              "--json-report",
+                              report,
+                              "--no-progress",
+                              kinds[k] ? "--arrivals" : NULL,
+                              kinds[k],
+                              NULL};
+        bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+        bgt_expect_exit(&r, 0);
         bgt_result_dispose(&r);
-        cJSON *j = load_json(report);
+        cJSON *j = bgt_load_json(report);
         double mean, cv;
         arrival_gaps(j, 60, &mean, &cv);
         cJSON_Delete(j);
@@ -355,7 +310,7 @@ START_TEST(poisson_arrivals_vary_and_constant_arrivals_do_not)
             ck_assert_msg(cv < 0.1, "constant: gaps' CV %.3f, expected about 0", cv);
     }
     /* the server saw them spread out too: 180 arrivals over at least 1.2 s */
-    cJSON *log = completions_logged(&mock), *e;
+    cJSON *log = completions_logged(&bgt_ev.mock), *e;
     double first = 1e300, last = -1e300;
     cJSON_ArrayForEach(e, log)
     {
@@ -385,17 +340,29 @@ START_TEST(concurrency_is_a_cap_on_requests_in_flight)
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         char name[16];
         snprintf(name, sizeof name, "cap%zu", i);
-        bgt_mock_stop(&mock);
-        start_mock(&mock, name, "tests/fixtures/e2e/table-good.json", extra);
+        bgt_mock_stop(&bgt_ev.mock);
+        bgt_eval_start_mock(&bgt_ev.mock, name, "tests/fixtures/e2e/table-good.json", extra);
         bgt_result r;
-        const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                              "--repeat", "10", "--no-progress", "--concurrency", runs[i].n,
-                              runs[i].rate ? "--rate" : NULL, runs[i].rate, NULL};
-        bgt_run_gate(&r, tmp, NULL, args, 60);
-        expect_exit(&r, 0);
+        const char *args[] = {"eval",
+                              "--endpoint",
+                              bgt_ev.mock.url,
+                              "--suite",
+                              suite,
+                              "--model",
+                              "m",
+                              "--repeat",
+                              "10",
+                              "--no-progress",
+                              "--concurrency",
+                              runs[i].n,
+                              runs[i].rate ? "--rate" : NULL,
+                              runs[i].rate,
+                              NULL};
+        bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+        bgt_expect_exit(&r, 0);
         bgt_result_dispose(&r);
-        ck_assert_int_eq(bgt_mock_request_count(&mock), 40);
-        double peak = mock_metric(&mock, "bg_mock_requests_active_max");
+        ck_assert_int_eq(bgt_mock_request_count(&bgt_ev.mock), 40);
+        double peak = mock_metric(&bgt_ev.mock, "bg_mock_requests_active_max");
         ck_assert_msg(peak <= strtod(runs[i].n, NULL) && peak >= runs[i].lo,
                       "--concurrency %s%s%s: the server saw %.0f requests at once", runs[i].n,
                       runs[i].rate ? " --rate " : "", runs[i].rate ? runs[i].rate : "", peak);
@@ -407,15 +374,16 @@ END_TEST
 /* 200 requests, 4 at a time: keep-alive connections are reused, never one per request. */
 START_TEST(keep_alive_connections_are_reused)
 {
-    start_mock(&mock, "ka", "tests/fixtures/e2e/table-good.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "ka", "tests/fixtures/e2e/table-good.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model", "m",
-                          "--repeat", "50", "--concurrency", "4", "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 60);
-    expect_exit(&r, 0);
+    const char *args[] = {
+        "eval",     "--endpoint", bgt_ev.mock.url, "--suite", suite,           "--model", "m",
+        "--repeat", "50",         "--concurrency", "4",       "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 60);
+    bgt_expect_exit(&r, 0);
     bgt_result_dispose(&r);
-    cJSON *log = completions_logged(&mock), *e;
+    cJSON *log = completions_logged(&bgt_ev.mock), *e;
     ck_assert_int_eq(cJSON_GetArraySize(log), 200);
     double conns[8] = {0};
     int distinct = 0;
@@ -433,7 +401,7 @@ START_TEST(keep_alive_connections_are_reused)
     cJSON_Delete(log);
     ck_assert_msg(distinct <= 4, "200 requests at concurrency 4 used %d connections", distinct);
     /* every connection the mock accepted: bg-gate's, and this scrape's own */
-    double total = mock_metric(&mock, "bg_mock_connections_total");
+    double total = mock_metric(&bgt_ev.mock, "bg_mock_connections_total");
     ck_assert_msg(total <= 5, "bg-mock accepted %.0f connections", total);
     free(suite);
 }
@@ -469,32 +437,34 @@ START_TEST(broken_answers_are_errors_of_their_kind_streamed_or_not)
     } cases[] = {{"malformed", "malformed"}, {"truncate", "malformed"}, {"500", "http"}};
     const char *modes[] = {"--stream", "--no-stream"};
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *report = path_in_tmp("report.json"), *junit = path_in_tmp("junit.xml");
+    char *report = bgt_eval_path("report.json"), *junit = bgt_eval_path("junit.xml");
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (int m = 0; m < 2; m++) {
             char name[32];
             snprintf(name, sizeof name, "%s%d", cases[c].inject, m);
             const char *extra[] = {"--error-rate", "1", "--error-kinds", cases[c].inject, NULL};
-            bgt_mock_stop(&mock);
-            start_mock(&mock, name, "tests/fixtures/e2e/table-good.json", extra);
+            bgt_mock_stop(&bgt_ev.mock);
+            bgt_eval_start_mock(&bgt_ev.mock, name, "tests/fixtures/e2e/table-good.json", extra);
             bgt_result r;
-            const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--model",
-                                  "m", modes[m], "--max-retries", "2", "--json-report", report,
-                                  "--junit", junit, "--no-progress", NULL};
-            bgt_run_gate(&r, tmp, NULL, args, 30);
-            expect_exit(&r, 1);
+            const char *args[] = {
+                "eval",    "--endpoint", bgt_ev.mock.url, "--suite", suite,           "--model",
+                "m",       modes[m],     "--max-retries", "2",       "--json-report", report,
+                "--junit", junit,        "--no-progress", NULL};
+            bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+            bgt_expect_exit(&r, 1);
             ck_assert_msg(strstr(r.err, cases[c].kind) != NULL, "stderr: %s", r.err);
             bgt_result_dispose(&r);
-            cJSON *j = load_json(report);
+            cJSON *j = bgt_load_json(report);
             const char *by_kind[] = {"summary", "errors_by_kind", cases[c].kind, NULL};
             const char *errors[] = {"summary", "errors", NULL};
             const char *retries[] = {"summary", "retries", NULL};
-            ck_assert_msg(num_at(j, by_kind) == 4, "%s %s: errors_by_kind.%s = %g",
-                          cases[c].inject, modes[m], cases[c].kind, num_at(j, by_kind));
-            ck_assert_double_eq(num_at(j, errors), 4);
-            ck_assert_double_eq(num_at(j, retries), 0); /* only connection errors are retried */
+            ck_assert_msg(bgt_json_num(j, by_kind) == 4, "%s %s: errors_by_kind.%s = %g",
+                          cases[c].inject, modes[m], cases[c].kind, bgt_json_num(j, by_kind));
+            ck_assert_double_eq(bgt_json_num(j, errors), 4);
+            ck_assert_double_eq(bgt_json_num(j, retries),
+                                0); /* only connection errors are retried */
             cJSON_Delete(j);
-            ck_assert_int_eq(bgt_mock_request_count(&mock), 4);
+            ck_assert_int_eq(bgt_mock_request_count(&bgt_ev.mock), 4);
             expect_case_errors(junit, cases[c].kind);
         }
     }
@@ -508,14 +478,14 @@ END_TEST
 
 START_TEST(metrics_file_and_reports_dir_are_written)
 {
-    start_mock(&mock, "rep", "tests/fixtures/e2e/table-bad.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "rep", "tests/fixtures/e2e/table-bad.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    char *metrics = path_in_tmp("metrics.txt"), *dir = path_in_tmp("out/reports");
+    char *metrics = bgt_eval_path("metrics.txt"), *dir = bgt_eval_path("out/reports");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite,
-                          "--metrics", metrics, "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
+    const char *args[] = {"eval",      "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                          "--metrics", metrics,      "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
     bgt_result_dispose(&r);
     char *om = bgt_read_file(metrics);
     ck_assert_ptr_nonnull(om);
@@ -526,10 +496,10 @@ START_TEST(metrics_file_and_reports_dir_are_written)
     ck_assert_msg(len > 6 && strcmp(om + len - 6, "# EOF\n") == 0, "no final # EOF");
     free(om);
 
-    const char *args2[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--reports", dir,
-                           "--no-progress", NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 30);
-    expect_exit(&r, 1);
+    const char *args2[] = {"eval",      "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                           "--reports", dir,          "--no-progress", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 30);
+    bgt_expect_exit(&r, 1);
     bgt_result_dispose(&r);
     const char *files[] = {"junit.xml", "report.json", "summary.md", "metrics.txt"};
     const char *marks[] = {"<testsuites", "\"verdict\"", "capital-france", "# EOF\n"};
@@ -541,9 +511,9 @@ START_TEST(metrics_file_and_reports_dir_are_written)
         ck_assert_msg(strstr(s, marks[i]) != NULL, "%s lacks %s", files[i], marks[i]);
         free(s);
         if (i == 1) {
-            cJSON *j = load_json(p);
+            cJSON *j = bgt_load_json(p);
             const char *v[] = {"verdict", NULL};
-            ck_assert_str_eq(at(j, v)->valuestring, "failed");
+            ck_assert_str_eq(bgt_json_at(j, v)->valuestring, "failed");
             cJSON_Delete(j);
         }
         free(p);
@@ -558,24 +528,25 @@ END_TEST
 
 START_TEST(quiet_prints_only_the_verdict_of_a_failing_gate)
 {
-    start_mock(&mock, "q", "tests/fixtures/e2e/table-bad.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "q", "tests/fixtures/e2e/table-bad.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
     bgt_result r;
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "-q", NULL};
-    bgt_run_gate(&r, tmp, NULL, args, 30);
-    expect_exit(&r, 1);
-    ck_assert_msg(strncmp(r.err, "✗ eval failed: ", strlen("✗ eval failed: ")) == 0,
-                  "stderr: %s", r.err);
+    const char *args[] = {"eval", "--endpoint", bgt_ev.mock.url, "--suite", suite, "-q", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30);
+    bgt_expect_exit(&r, 1);
+    ck_assert_msg(strncmp(r.err, "✗ eval failed: ", strlen("✗ eval failed: ")) == 0, "stderr: %s",
+                  r.err);
     ck_assert_msg(strchr(r.err, '\n') == r.err + strlen(r.err) - 1, "more than one line: %s",
                   r.err);
     ck_assert_str_eq(r.out, "");
     bgt_result_dispose(&r);
-    bgt_mock_stop(&mock);
+    bgt_mock_stop(&bgt_ev.mock);
 
-    start_mock(&mock, "q2", "tests/fixtures/e2e/table-good.json", NULL);
-    const char *args2[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--quiet", NULL};
-    bgt_run_gate(&r, tmp, NULL, args2, 30);
-    expect_exit(&r, 0);
+    bgt_eval_start_mock(&bgt_ev.mock, "q2", "tests/fixtures/e2e/table-good.json", NULL);
+    const char *args2[] = {"eval",    "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                           "--quiet", NULL};
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args2, 30);
+    bgt_expect_exit(&r, 0);
     ck_assert_msg(r.err[0] == '\0', "a passing gate under -q printed: %s", r.err);
     bgt_result_dispose(&r);
     free(suite);
@@ -585,10 +556,10 @@ END_TEST
 /* On a terminal the summary is coloured; NO_COLOR turns that off; a pipe never gets it. */
 START_TEST(no_color_removes_every_escape_even_on_a_terminal)
 {
-    start_mock(&mock, "color", "tests/fixtures/e2e/table-bad.json", NULL);
+    bgt_eval_start_mock(&bgt_ev.mock, "color", "tests/fixtures/e2e/table-bad.json", NULL);
     char *suite = bgt_src("tests/fixtures/e2e/capitals.jsonl");
-    const char *args[] = {"eval", "--endpoint", mock.url, "--suite", suite, "--no-progress",
-                          "--ci", "off", NULL};
+    const char *args[] = {"eval",          "--endpoint", bgt_ev.mock.url, "--suite", suite,
+                          "--no-progress", "--ci",       "off",           NULL};
     int code = 0;
     char *out = run_in_pty(args, NULL, &code);
     ck_assert_int_eq(code, 1);
@@ -601,8 +572,8 @@ START_TEST(no_color_removes_every_escape_even_on_a_terminal)
     ck_assert_msg(strchr(out, '\033') == NULL, "NO_COLOR=1 on a terminal:\n%s", out);
     free(out);
     bgt_result r;
-    bgt_run_gate(&r, tmp, NULL, args, 30); /* stderr is a pipe here */
-    expect_exit(&r, 1);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 30); /* stderr is a pipe here */
+    bgt_expect_exit(&r, 1);
     ck_assert_ptr_null(strchr(r.err, '\033'));
     ck_assert_ptr_null(strchr(r.out, '\033'));
     bgt_result_dispose(&r);
@@ -612,38 +583,38 @@ END_TEST
 
 START_TEST(every_command_prints_its_version)
 {
-    const char *cmds[] = {"eval", "validate", "resolve", "deploy", "status", "rollback",
-                          "promote", "abort", "decommission"};
+    const char *cmds[] = {"eval",     "validate", "resolve", "deploy",      "status",
+                          "rollback", "promote",  "abort",   "decommission"};
     bgt_result r;
     const char *top[] = {"--version", NULL};
-    bgt_run_gate(&r, tmp, NULL, top, 10);
-    expect_exit(&r, 0);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, top, 10);
+    bgt_expect_exit(&r, 0);
     ck_assert_msg(strncmp(r.out, "bg-gate ", 8) == 0, "stdout: %s", r.out);
     char *line = bg_strdup(r.out);
     bgt_result_dispose(&r);
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *args[] = {cmds[i], "--version", NULL};
-        bgt_run_gate(&r, tmp, NULL, args, 10);
-        expect_exit(&r, 0);
+        bgt_run_gate(&r, bgt_ev.tmp, NULL, args, 10);
+        bgt_expect_exit(&r, 0);
         ck_assert_msg(strcmp(r.out, line) == 0, "%s --version printed \"%s\"", cmds[i], r.out);
         ck_assert_str_eq(r.err, "");
         bgt_result_dispose(&r);
     }
     /* after other flags too; and it is in --help */
     const char *later[] = {"eval", "-q", "--concurrency", "2", "--version", NULL};
-    bgt_run_gate(&r, tmp, NULL, later, 10);
-    expect_exit(&r, 0);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, later, 10);
+    bgt_expect_exit(&r, 0);
     ck_assert_str_eq(r.out, line);
     bgt_result_dispose(&r);
     const char *help[] = {"eval", "--help", NULL};
-    bgt_run_gate(&r, tmp, NULL, help, 10);
-    expect_exit(&r, 0);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, help, 10);
+    bgt_expect_exit(&r, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "--version"));
     bgt_result_dispose(&r);
     /* a value that happens to read "--version" is a value, not the flag */
     const char *value[] = {"eval", "--model", "--version", "--concurrency", "zero", NULL};
-    bgt_run_gate(&r, tmp, NULL, value, 10);
-    expect_exit(&r, 2);
+    bgt_run_gate(&r, bgt_ev.tmp, NULL, value, 10);
+    bgt_expect_exit(&r, 2);
     bgt_result_dispose(&r);
     free(line);
 }
@@ -653,7 +624,7 @@ Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e_eval_flags");
     TCase *tc = tcase_create("flags");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, bgt_eval_setup, bgt_eval_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, headers_from_flags_and_config_reach_the_server);
     tcase_add_test(tc, no_stream_sends_stream_false_and_reports_no_ttft);

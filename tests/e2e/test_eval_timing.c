@@ -15,32 +15,8 @@
 #include <string.h>
 
 #include "../support/check_main.h"
+#include "../support/evalfix.h"
 #include "../support/proc.h"
-
-static char *tmp;
-static bgt_mock mock;
-
-static void setup(void)
-{
-    tmp = bgt_tmpdir();
-    ck_assert_ptr_nonnull(tmp);
-    memset(&mock, 0, sizeof mock);
-    mock.pid = -1;
-}
-
-static void teardown(void)
-{
-    bgt_mock_stop(&mock);
-    bgt_rmtree(tmp);
-    free(tmp);
-}
-
-static char *path_in_tmp(const char *name)
-{
-    char *p = NULL;
-    ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, name), 0);
-    return p;
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -53,22 +29,24 @@ static void write_text(const char *path, const char *text)
 /* A mock that answers every "ping" with four words, with the given extra flags. */
 static void start_pong_mock(const char *const *extra)
 {
-    char *table = path_in_tmp("table.json");
-    write_text(table, "{\"model\": \"timing\", \"answers\": {}, \"rules\": [{\"contains\": \"ping\", "
-                      "\"answer\": \"pong pong pong pong\"}], \"default\": \"pong\"}\n");
+    char *table = bgt_eval_path("table.json");
+    write_text(table,
+               "{\"model\": \"timing\", \"answers\": {}, \"rules\": [{\"contains\": \"ping\", "
+               "\"answer\": \"pong pong pong pong\"}], \"default\": \"pong\"}\n");
     const char *args[16] = {"--answers", table};
     size_t n = 2;
     for (size_t i = 0; extra && extra[i] && n < 15; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    ck_assert_msg(bgt_mock_start(&mock, tmp, "mock", args) == 0, "bg-mock did not start");
+    ck_assert_msg(bgt_mock_start(&bgt_ev.mock, bgt_ev.tmp, "mock", args) == 0,
+                  "bg-mock did not start");
     free(table);
 }
 
 /* n chat cases asking for "ping", each asserting the answer. */
 static char *write_suite(int n)
 {
-    char *path = path_in_tmp("suite.jsonl");
+    char *path = bgt_eval_path("suite.jsonl");
     FILE *f = fopen(path, "w");
     ck_assert_ptr_nonnull(f);
     for (int i = 0; i < n; i++)
@@ -83,9 +61,9 @@ static char *write_suite(int n)
 /* Runs eval with extra args; returns the JSON report's "requests" array (owned by *root). */
 static const cJSON *run_eval(cJSON **root, const char *suite, const char *const *extra, int expect)
 {
-    char *report = path_in_tmp("report.json");
-    const char *args[24] = {"eval", "--endpoint", mock.url, "--suite", suite, "--json-report",
-                            report, "-q"};
+    char *report = bgt_eval_path("report.json");
+    const char *args[24] = {"eval", "--endpoint",    bgt_ev.mock.url, "--suite",
+                            suite,  "--json-report", report,          "-q"};
     size_t n = 8;
     for (size_t i = 0; extra[i] && n < 23; i++)
         args[n++] = extra[i];
@@ -139,8 +117,9 @@ START_TEST(a_freed_slot_is_filled_at_once)
         gaps[i - 1] = starts[i] - starts[i - 1];
     qsort(gaps, (size_t)(k - 1), sizeof gaps[0], cmp_double);
     double median = gaps[(k - 1) / 2], span = starts[k - 1] - starts[0];
-    fprintf(stderr, "concurrency 1, 0 ms server: median gap between starts %.2f ms, %d starts "
-                    "over %.0f ms\n",
+    fprintf(stderr,
+            "concurrency 1, 0 ms server: median gap between starts %.2f ms, %d starts "
+            "over %.0f ms\n",
             median, k, span);
     /* Each request takes well under a millisecond here; the old 100 ms sleep gave a median
      * gap of ~100 ms and a span of ~3 s. Bounds stay loose for a loaded CI machine. */
@@ -186,7 +165,7 @@ Suite *make_suite(void)
 {
     Suite *s = suite_create("e2e_eval_timing");
     TCase *tc = tcase_create("timing");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, bgt_eval_setup, bgt_eval_teardown);
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, a_freed_slot_is_filled_at_once);
     tcase_add_test(tc, ttft_never_exceeds_e2e_and_every_streamed_answer_has_tpot);

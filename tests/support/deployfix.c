@@ -79,6 +79,11 @@ static void write_config(const char *served)
     char *pool_sh = bgt_src("tests/fixtures/deploy/pool.sh");
     char *blue = pool_json("blue", bgt_env.blue_port, pool_sh);
     char *green = pool_json("green", bgt_env.green_port, pool_sh);
+    char verify[200];
+    snprintf(verify, sizeof verify,
+             ",\n   \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": "
+             "\"X-BG-Upstream\"",
+             bgt_env.nginx_port);
     char *cfg = NULL;
     ck_assert_int_ge(
         asprintf(
@@ -90,14 +95,13 @@ static void write_config(const char *served)
             " \"pools\": {\n%s,\n%s},\n"
             " \"health\": {\"timeout_s\": 5, \"interval_ms\": 50, \"max_interval_ms\": 200%s},\n"
             " \"router\": {\"driver\": \"nginx\", \"upstream_file\": \"%s\",\n"
-            "   \"test_argv\": %s, \"reload_argv\": %s,\n"
-            "   \"endpoint\": \"http://127.0.0.1:%d/v1\", \"upstream_header\": "
-            "\"X-BG-Upstream\"},\n"
+            "   \"test_argv\": %s, \"reload_argv\": %s%s},\n"
             " \"gate\": {\"concurrency\": 4},\n"
             " \"promotion\": {%s},\n"
             " \"state\": {\"dir\": \"%s\"}}\n",
             served, served, blue, green, bgt_env.health_extra ? bgt_env.health_extra : "",
-            bgt_env.upstreams, test_argv, reload_argv, bgt_env.nginx_port,
+            bgt_env.upstreams, test_argv, reload_argv,
+            bgt_env.router_verify ? bgt_env.router_verify : verify,
             bgt_env.promotion ? bgt_env.promotion : BGT_DFX_PROMOTION, bgt_env.state_dir),
         0);
     snprintf(path, sizeof path, "%s/bg-gate.json", bgt_env.repo_dir);

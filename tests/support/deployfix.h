@@ -27,6 +27,9 @@ typedef struct bgt_dfx {
      * and members appended to its `health` section (", …"; NULL: none) */
     const char *promotion;
     const char *health_extra;
+    /* the router's verification members after reload_argv (", \"endpoint\": …"; "" for
+     * none); NULL: endpoint through nginx and upstream_header X-BG-Upstream */
+    const char *router_verify;
     /* set before setup: the initial blue's answers table (JSON text; NULL: the good
      * table through pool.sh) and its gap between streamed tokens (bg-mock --token-ms) */
     const char *initial_table;
