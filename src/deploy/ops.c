@@ -194,7 +194,8 @@ static int move_traffic(const bg_config *cfg, bool force, const char *action, bg
     if (!rc)
         rc = current_live(&c, &live, &w, err);
     bg_pool_id target = live >= 0 ? bg_pool_other((bg_pool_id)live) : BG_POOL_BLUE;
-    const bg_pool_state *ps = &c.state->pool[target];
+    /* no state when opening failed (a bad config): every use of ps below needs !rc */
+    const bg_pool_state *ps = c.state ? &c.state->pool[target] : NULL;
     if (!rc && !ps->served_model)
         rc = bg_error_set(err, BG_EINVAL, "%s: %s holds no release bg-gate knows of", action,
                           bg_pool_name(target));
