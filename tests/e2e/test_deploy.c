@@ -231,17 +231,7 @@ static void start_initial_blue(void)
     const char *argv[] = {"/bin/sh", sh, "deploy", pools, port, NULL};
     ck_assert_int_eq(bgt_run_cmd_env(argv, env, 20), 0);
     /* wait out its cold start */
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", blue_port);
-    long status = 0;
-    for (int i = 0; i < 200 && status != 200; i++) {
-        bgt_answer a;
-        bgt_http_ask(&a, url, NULL, 2000);
-        status = a.status;
-        if (status != 200)
-            usleep(20 * 1000);
-    }
-    ck_assert_int_eq(status, 200);
+    ck_assert_msg(bgt_wait_healthy(blue_port), "the initial blue never became healthy");
     free(sh);
     free(dir);
     free(rel);
@@ -645,6 +635,21 @@ START_TEST(sigterm_mid_gate_leaves_live_untouched_and_status_explains)
 }
 END_TEST
 
+/* The phase "flip" is recorded before the router is touched: waits until the new upstream
+ * file is in place (and being tested), so a kill lands in the middle of the change. */
+static void wait_for_the_new_upstream_file(void)
+{
+    bool swapped = false;
+    for (int i = 0; i < 500 && !swapped; i++) {
+        char *text = bgt_read_file(upstreams);
+        swapped = text && strstr(text, "blue=0 green=100") != NULL;
+        free(text);
+        if (!swapped)
+            usleep(10 * 1000);
+    }
+    ck_assert_msg(swapped, "the flip never reached the upstream file");
+}
+
 /* Starts a deploy with slow pools, waits until the state file shows `phase`, and returns
  * the deploy's pid (the caller signals it). */
 static pid_t deploy_until_phase(const char *phase, const char *cold_ms, const char *latency_ms)
@@ -682,19 +687,8 @@ static void kill_in_phase_then_recover(const char *phase, const char *cold_ms,
     if (access(path, F_OK) != 0) /* else the caller committed its own config */
         commit_release("good-model");
     pid_t pid = deploy_until_phase(phase, cold_ms, latency_ms);
-    if (traffic_moved && strcmp(phase, "flip") == 0) {
-        /* the phase is recorded before the router is touched: wait until the new file
-         * is in place (and being tested), so the kill lands mid-change */
-        bool swapped = false;
-        for (int i = 0; i < 500 && !swapped; i++) {
-            char *text = bgt_read_file(upstreams);
-            swapped = text && strstr(text, "blue=0 green=100") != NULL;
-            free(text);
-            if (!swapped)
-                usleep(10 * 1000);
-        }
-        ck_assert_msg(swapped, "the flip never reached the upstream file");
-    }
+    if (traffic_moved && strcmp(phase, "flip") == 0)
+        wait_for_the_new_upstream_file();
     kill(pid, SIGKILL);
     bgt_wait(pid, 10);
     bgt_result r;
@@ -944,17 +938,8 @@ END_TEST
 static void kill_in_phase_then_rollback(const char *phase, const char *latency_ms)
 {
     pid_t pid = deploy_until_phase(phase, "200", latency_ms);
-    if (strcmp(phase, "flip") == 0) { /* land the kill while the new file is in place */
-        bool swapped = false;
-        for (int i = 0; i < 500 && !swapped; i++) {
-            char *text = bgt_read_file(upstreams);
-            swapped = text && strstr(text, "blue=0 green=100") != NULL;
-            free(text);
-            if (!swapped)
-                usleep(10 * 1000);
-        }
-        ck_assert_msg(swapped, "the flip never reached the upstream file");
-    }
+    if (strcmp(phase, "flip") == 0) /* land the kill while the new file is in place */
+        wait_for_the_new_upstream_file();
     kill(pid, SIGKILL);
     bgt_wait(pid, 10);
     bgt_result r;

@@ -140,20 +140,9 @@ static void start_nginx(void)
     free(path);
 }
 
-/* Waits (≤ 4 s) until url answers 200. */
 static void wait_healthy(int port)
 {
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", port);
-    long status = 0;
-    for (int i = 0; i < 200 && status != 200; i++) {
-        bgt_answer a;
-        bgt_http_ask(&a, url, NULL, 2000);
-        status = a.status;
-        if (status != 200)
-            usleep(20 * 1000);
-    }
-    ck_assert_int_eq(status, 200);
+    ck_assert_msg(bgt_wait_healthy(port), "127.0.0.1:%d never answered /health with 200", port);
 }
 
 /* blue with the test's own answers table, started directly (pool.sh knows no

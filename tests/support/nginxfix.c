@@ -282,3 +282,18 @@ int bgt_http_ask_with(bgt_answer *a, const char *url, const char *post_json,
     find_model(a);
     return (int)rc;
 }
+
+bool bgt_wait_healthy(int port)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", port);
+    long status = 0;
+    for (int i = 0; i < 200 && status != 200; i++) {
+        bgt_answer a;
+        bgt_http_ask(&a, url, NULL, 2000);
+        status = a.status;
+        if (status != 200)
+            usleep(20 * 1000);
+    }
+    return status == 200;
+}

@@ -71,5 +71,8 @@ int bgt_http_ask(bgt_answer *a, const char *url, const char *post_json, long tim
 /* The same with one extra request header line ("X-Session-Id: s1"; NULL: none). */
 int bgt_http_ask_with(bgt_answer *a, const char *url, const char *post_json,
                       const char *header, long timeout_ms);
+/* Polls http://127.0.0.1:port/health every 20 ms until it answers 200 (a server's cold
+ * start); false when it did not within about 4 s. */
+bool bgt_wait_healthy(int port);
 
 #endif
