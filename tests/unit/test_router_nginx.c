@@ -10,6 +10,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -259,6 +260,10 @@ static void wait_for_new_worker(pid_t old)
         now = bgt_nginx_worker(tmp);
     }
     CHECK_OR_DUMP(now != 0 && now != old, "no new nginx worker alone within 10 s");
+    /* the old worker may still accept connections until it has processed its shutdown
+     * (seen under valgrind on a loaded machine): wait until it is gone, too */
+    while (old > 0 && kill(old, 0) == 0 && bg_now_ms() < deadline)
+        sleep_ms(20);
 }
 
 static void set_weights(bg_router *r, int b, int g)
