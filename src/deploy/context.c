@@ -22,7 +22,7 @@
 #define VERIFY_SETTLE_MS 5000 /* how long a router may take to apply new weights */
 #define VERIFY_RETRY_MS 20
 #define VERIFY_REQUEST_MS 30000L   /* one verify request, once the flip is visible */
-#define VERIFY_MIN_REQUEST_MS 2000 /* one request while the flip settles, at the least */
+#define VERIFY_SETTLING_REQUEST_MS 2000L /* one request while the flip settles */
 #define RESTORE_CHECK_REQUESTS 3 /* answers in a row that prove a restore took effect */
 
 /* Set while bg_deploy_check_restored verifies a restore: that verification must run to
@@ -383,8 +383,8 @@ static int run_suite_once(deploy_ctx *c, const char *served, bg_suite **suites, 
 /* Runs promotion.verify_suite through router.endpoint with the eval engine: every case
  * must pass its assertions and every answer come from `target`. A router can still hand a
  * new connection to the old pool for a moment after the settle check (nginx's old workers
- * accept until they stop), so a run with an answer from elsewhere is run again until
- * `settled_by`; after that it fails. */
+ * accept until they stop), so a run with an answer from elsewhere is run again when it
+ * started before `settled_by`; one that started after it fails. */
 static int verify_suite(deploy_ctx *c, bg_pool_id target, const char *served,
                         double settled_by, bg_error *err)
 {
@@ -397,8 +397,11 @@ static int verify_suite(deploy_ctx *c, bg_pool_id target, const char *served,
     suite_check sc = {.c = c, .target = target, .suites = suites,
                       .header = bg_router_upstream_header(c->router)};
     for (;;) {
+        /* judged by when a run started: one that began while the router could still
+         * settle may end late when the old pool answers slowly */
+        double started = bg_now_ms();
         rc = run_suite_once(c, served, suites, n, &sc, &run, err);
-        if (rc || !sc.bad[0] || bg_cancelled() || bg_now_ms() >= settled_by)
+        if (rc || !sc.bad[0] || bg_cancelled() || started >= settled_by)
             break;
         bg_log_info("    verify suite: %s; the router is still settling, running it again",
                     sc.bad);
@@ -463,12 +466,13 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
     cJSON_Delete(o);
     int rc = url && body ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
     /* A router applies new weights asynchronously: nginx starts new workers on reload
-     * while old ones still accept connections for a moment. So the flip counts as
-     * visible once n answers in a row came from the target; until VERIFY_SETTLE_MS a
-     * stray answer from the old pool restarts the count, after it the flip failed. */
+     * while old ones still accept connections for a moment, so even a few answers from
+     * the target do not prove that the next request cannot reach the old pool. The flip
+     * counts as visible once n answers in a row came from the target. A request sent
+     * within VERIFY_SETTLE_MS that reaches the old pool (or is cut short) restarts the
+     * count, however late its answer comes; one sent after it fails the flip. */
     double t0 = bg_now_ms(), deadline = t0 + VERIFY_SETTLE_MS, streak_t0 = t0;
     long streak = 0, mixed = 0;
-    bool last_try = false; /* the settle window is over: one request with the full timeout */
     while (!rc && streak < n) {
         if (bg_cancelled() && !verify_through_signal) {
             rc = bg_error_set(err, BG_ECANCELED, "interrupted after %ld of %ld answers", streak, n);
@@ -476,35 +480,28 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
         }
         bg_error one = {0};
         double sent = bg_now_ms();
-        /* Until the flip is visible a request may still land on the old pool, whose
-         * answers can take long (a big model, long generations): it must not eat the
-         * whole settle window, so it gets only what is left of it (at least 2 s). */
-        long timeout = VERIFY_REQUEST_MS;
-        if (streak == 0 && !last_try) {
-            double left = deadline - sent;
-            timeout = left > VERIFY_MIN_REQUEST_MS ? (long)left : VERIFY_MIN_REQUEST_MS;
-        }
+        bool settling = sent < deadline;
+        /* While the flip settles a request may still land on the old pool, whose answers
+         * can take long (a big model, long generations): it must not hold the check, so
+         * it is cut after 2 s and sent again (to the new pool, once the router settled). */
+        long timeout = settling ? VERIFY_SETTLING_REQUEST_MS : VERIFY_REQUEST_MS;
         int one_rc = verify_one(c, url, body, target, served, timeout, &one);
         if (one_rc == 0) {
             if (streak++ == 0)
                 streak_t0 = sent; /* the flip is visible from this request on */
             continue;
         }
-        /* Our own cap cut the request short at the end of the window, so it is not known
-         * who was answering (a new pool can be slow too): one more, at full length. */
-        if (bg_now_ms() >= deadline && one_rc == BG_ETIMEOUT && timeout < VERIFY_REQUEST_MS &&
-            !last_try) {
-            last_try = true;
-            streak = 0;
-            continue;
-        }
-        if (bg_now_ms() >= deadline) { /* a signal is seen at the top of the loop */
+        if (!settling) { /* a signal is seen at the top of the loop */
             rc = bg_error_set(err, one.code ? one.code : BG_EPROTO,
                               "after %d ms, %ld of %ld answers in a row came from %s: %s",
                               VERIFY_SETTLE_MS, streak, n, bg_pool_name(target), one.msg);
             break;
         }
         streak = 0;
+        /* Our own cap cut the request short, so it is not known who was answering (a new
+         * pool can be slow too): again, at full length once the window is over. */
+        if (one_rc == BG_ETIMEOUT)
+            continue;
         mixed++;
         usleep(VERIFY_RETRY_MS * 1000);
     }
