@@ -130,4 +130,11 @@ typedef struct bg_endpoint_probe {
 int bg_pools_probe(const bg_pools *pools, const char *const served[BG_POOL_COUNT],
                    long timeout_ms, bg_endpoint_probe *out[BG_POOL_COUNT], bg_error *err);
 
+/* The first model GET /v1/models of the pool's first endpoint lists, within timeout_ms:
+ * what a pool bg-gate did not deploy serves (the state does not know its model). Caller
+ * frees *out. BG_ENET/BG_ETIMEOUT naming the URL when it does not answer 200. A pending
+ * SIGINT/SIGTERM does not cut it short (the check after a restore needs it). */
+int bg_pool_served_model(char **out, const bg_pool_config *pool, long timeout_ms,
+                         bg_error *err);
+
 #endif

@@ -574,53 +574,18 @@ void bg_deploy_drain(deploy_ctx *c, bg_pool_id old)
     }
 }
 
+int bg_deploy_drain_verdict(bg_pool_id live, bg_pool_id old, bg_error *err)
+{
+    if (!bg_cancelled())
+        return 0;
+    return bg_error_set(err, BG_ECANCELED,
+                        "promoted, then interrupted by signal %d while draining: %s is live and "
+                        "verified; %s stays warm for rollback but may not have finished its "
+                        "requests in flight",
+                        bg_cancel_signal(), bg_pool_name(live), bg_pool_name(old));
+}
+
 /* ---- checking a restore ---- */
-
-static size_t on_body_buf(char *p, size_t size, size_t n, void *ud)
-{
-    return bg_buf_append(ud, p, size * n) ? 0 : size * n;
-}
-
-/* The model a pool serves, asked from its first endpoint (GET /models): for a pool
- * bg-gate did not deploy (the state does not know its model). Caller frees *out. */
-static int pool_served_model(char **out, const bg_pool_config *pool, bg_error *err)
-{
-    *out = NULL;
-    if (!pool->n_endpoints)
-        return bg_error_set(err, BG_EINVAL, "no endpoints");
-    char *url = bg_asprintf("%s/models", pool->endpoints[0]);
-    CURL *e = curl_easy_init();
-    struct curl_slist *h = NULL;
-    char *auth = pool->api_key ? bg_asprintf("Authorization: Bearer %s", pool->api_key) : NULL;
-    if (auth)
-        h = curl_slist_append(h, auth);
-    bg_buf body;
-    bg_buf_init(&body, BG_MAX_RESPONSE_BODY);
-    char eb[CURL_ERROR_SIZE] = "";
-    curl_easy_setopt(e, CURLOPT_URL, url ? url : "");
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body_buf);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, eb);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    CURLcode cc = curl_easy_perform(e);
-    long status = 0;
-    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-    int rc = 0;
-    if (cc != CURLE_OK)
-        rc = bg_error_set(err, BG_ENET, "%s: %s", url, eb[0] ? eb : curl_easy_strerror(cc));
-    else if (status != 200)
-        rc = bg_error_set(err, BG_ENET, "%s: HTTP %ld", url, status);
-    else
-        rc = bg_openai_parse_models(out, bg_buf_cstr(&body), body.len, err);
-    bg_buf_dispose(&body);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(e);
-    free(auth);
-    free(url);
-    return rc;
-}
 
 int bg_deploy_check_restored(deploy_ctx *c, const bg_weights *w, char *why, size_t whysz)
 {
@@ -632,7 +597,7 @@ int bg_deploy_check_restored(deploy_ctx *c, const bg_weights *w, char *why, size
     char *asked = NULL;
     bg_error e = {0};
     const char *served = c->state->pool[p].served_model;
-    int rc = served ? 0 : pool_served_model(&asked, &c->pools.pool[p], &e);
+    int rc = served ? 0 : bg_pool_served_model(&asked, &c->pools.pool[p], 5000, &e);
     if (!rc) {
         long n = c->set.verify_requests < RESTORE_CHECK_REQUESTS ? c->set.verify_requests
                                                                  : RESTORE_CHECK_REQUESTS;

@@ -464,16 +464,8 @@ static int promote(cycle *y, bg_deploy_outcome *outcome, bg_error *err)
     st->live = (int)y->idle;
     y->flipped = false;
     *outcome = BG_OUTCOME_PROMOTED;
-    /* A signal while draining: the flip was verified, so the new pool is the last safe
-     * state and keeps the traffic (moving it back would be a second, unverified flip).
-     * The deploy still did not finish: exit 3, recorded as interrupted. */
-    if (!rc && y->live >= 0 && bg_cancelled())
-        rc = bg_error_set(err, BG_ECANCELED,
-                          "promoted, then interrupted by signal %d while draining: %s is live "
-                          "and verified; %s stays warm for rollback but may not have finished "
-                          "its requests in flight",
-                          bg_cancel_signal(), bg_pool_name(y->idle),
-                          bg_pool_name((bg_pool_id)y->live));
+    if (!rc && y->live >= 0) /* recorded as interrupted when a signal came while draining */
+        rc = bg_deploy_drain_verdict(y->idle, (bg_pool_id)y->live, err);
     return rc;
 }
 

@@ -47,6 +47,10 @@ int bg_deploy_flip(deploy_ctx *c, bg_pool_id target, bg_weights *before, bg_erro
 /* Waits until pool `old` has no request in flight (its in-flight gauge), at most
  * promotion.drain_timeout_s; a pool without the gauge is not waited for. */
 void bg_deploy_drain(deploy_ctx *c, bg_pool_id old);
+/* After the drain: a signal while draining leaves the verified pool `live` with the
+ * traffic (moving it back would be a second, unverified flip), but the command did not
+ * finish, so BG_ECANCELED (exit 3) says so; 0 without a signal. */
+int bg_deploy_drain_verdict(bg_pool_id live, bg_pool_id old, bg_error *err);
 
 /* The canary ramp (ramp.c). */
 typedef enum { BG_RAMP_DONE, BG_RAMP_PAUSED, BG_RAMP_ROLLED_BACK } bg_ramp_outcome;

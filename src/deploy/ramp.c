@@ -604,15 +604,7 @@ static int finish_at_full(deploy_ctx *c, bg_pool_id target, const char *served,
     }
     st->live = (int)target;
     *out = BG_RAMP_DONE;
-    /* as in deploy: a signal while draining keeps the verified new pool live (moving back
-     * would be an unverified flip), but the command did not finish: exit 3 */
-    if (bg_cancelled())
-        return bg_error_set(err, BG_ECANCELED,
-                            "promoted, then interrupted by signal %d while draining: %s is "
-                            "live and verified; %s stays warm for rollback but may not have "
-                            "finished its requests in flight",
-                            bg_cancel_signal(), bg_pool_name(target), bg_pool_name(old));
-    return 0;
+    return bg_deploy_drain_verdict(target, old, err);
 }
 
 /* Clears the ramp from the state once it is over (promoted or rolled back). */

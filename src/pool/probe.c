@@ -4,7 +4,8 @@
  * Unlike bg_health_wait (health.c) nothing is retried: each endpoint gets its two requests
  * once, all endpoints at once on one curl multi handle, under one short deadline, so a pool
  * that is down costs `status` at most that deadline. Same readiness rule as the health
- * wait: 200 on the health path AND the expected model listed.
+ * wait: 200 on the health path AND the expected model listed. bg_pool_served_model asks
+ * one pool what it serves, the same way.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,5 +135,42 @@ cleanup:
             free(out[i]);
             out[i] = NULL;
         }
+    return rc;
+}
+
+int bg_pool_served_model(char **out, const bg_pool_config *pool, long timeout_ms,
+                         bg_error *err)
+{
+    *out = NULL;
+    if (!pool->n_endpoints)
+        return bg_error_set(err, BG_EINVAL, "pools.%s: no endpoints", bg_pool_name(pool->id));
+    char *url = bg_pool_endpoint_join(pool->endpoints[0], "/models");
+    CURLM *multi = curl_multi_init();
+    bg_pool_http h;
+    bg_pool_http_init(&h);
+    int rc = url && multi ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
+    if (!rc)
+        rc = bg_pool_http_start(&h, multi, url, NULL, pool->api_key, timeout_ms, err);
+    /* not bg_pool_http_run, which stops at a pending signal: this serves the check after a
+     * restore, which a signal may be the cause of, and must run to its end */
+    double deadline = bg_now_ms() + (double)timeout_ms;
+    while (!rc && !h.done && bg_now_ms() < deadline) {
+        rc = bg_pool_http_pump(multi, (long)(deadline - bg_now_ms()) + 1, err);
+        if (rc == BG_ECANCELED)
+            rc = 0;
+    }
+    if (!rc && !(h.done && h.status == 200)) {
+        char what[200];
+        bg_pool_http_what(&h, what, sizeof what);
+        bool late = !h.done || h.result == CURLE_OPERATION_TIMEDOUT;
+        rc = bg_error_set(err, late ? BG_ETIMEOUT : BG_ENET, "%s: %s", url, what);
+    }
+    if (!rc)
+        rc = bg_openai_parse_models(out, bg_buf_cstr(&h.body), h.body.len, err);
+    if (!rc && !*out)
+        rc = bg_error_set(err, BG_EPROTO, "%s lists no model", url);
+    bg_pool_http_dispose(&h);
+    curl_multi_cleanup(multi);
+    free(url);
     return rc;
 }

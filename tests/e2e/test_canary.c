@@ -173,16 +173,7 @@ static void start_initial_blue(void)
     const char *env[] = {"BG_SERVED_MODEL=acme", "BG_MODEL_REVISION=v0", env_dir, NULL};
     const char *argv[] = {"/bin/sh", sh, "deploy", pools, port, NULL};
     ck_assert_int_eq(bgt_run_cmd_env(argv, env, 20), 0);
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/health", blue_port);
-    long status = 0;
-    for (int i = 0; i < 250 && status != 200; i++) {
-        bgt_answer a;
-        bgt_http_ask(&a, url, NULL, 2000);
-        if ((status = a.status) != 200)
-            usleep(20 * 1000);
-    }
-    ck_assert_int_eq(status, 200);
+    ck_assert_msg(bgt_wait_healthy(blue_port), "the initial blue never answered /health with 200");
     free(sh);
     free(dir);
     free(rel);

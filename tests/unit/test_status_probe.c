@@ -1,20 +1,24 @@
 /* test_status_probe.c — what `bg-gate status` looks at without disturbing anything: one
- * probe of every endpoint of both pools (bg_pools_probe) and the lock's holder record read
- * without taking the lock (bg_lock_peek).
+ * probe of every endpoint of both pools (bg_pools_probe), the model a pool serves
+ * (bg_pool_served_model) and the lock's holder record read without taking the lock
+ * (bg_lock_peek).
  */
 #include <arpa/inet.h>
 #include <check.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../support/check_main.h"
 #include "../support/proc.h"
+#include "bggate/cancel.h"
 #include "bggate/pool.h"
 #include "bggate/state.h"
 #include "bggate/util.h"
@@ -132,6 +136,48 @@ static char *lock_path(void)
     return bg_asprintf("%s/env.lock", tmp);
 }
 
+START_TEST(served_model_is_the_first_model_listed_or_an_error_naming_the_url)
+{
+    char *model = NULL;
+    bg_error err = {0};
+    ck_assert_msg(bg_pool_served_model(&model, &pools.pool[BG_POOL_BLUE], 2000, &err) == 0, "%s",
+                  err.msg);
+    ck_assert_str_eq(model, "m1");
+    free(model);
+    model = NULL;
+    ck_assert_int_eq(bg_pool_served_model(&model, &pools.pool[BG_POOL_GREEN], 2000, &err), BG_ENET);
+    ck_assert_ptr_null(model);
+    ck_assert_msg(strstr(err.msg, pools.pool[BG_POOL_GREEN].endpoints[0]) != NULL, "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "/models") != NULL, "%s", err.msg);
+}
+END_TEST
+
+/* The check after a restore asks the model while a SIGTERM is pending (it may be why the
+ * router was restored): the signal must not cut the request short. In a child, so that
+ * the pending signal does not reach the other tests of a CK_FORK=no run. */
+START_TEST(served_model_is_asked_to_its_end_with_a_signal_pending)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        bg_cancel_install();
+        raise(SIGTERM);
+        char *model = NULL;
+        bg_error err = {0};
+        int rc = bg_cancelled() ? bg_pool_served_model(&model, &pools.pool[BG_POOL_BLUE], 2000, &err)
+                                : -100;
+        if (rc)
+            fprintf(stderr, "rc %d: %s\n", rc, err.msg);
+        int ok = rc == 0 && model && strcmp(model, "m1") == 0;
+        free(model);
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+}
+END_TEST
+
 START_TEST(peek_without_a_lock_file_sees_nothing_held)
 {
     char *path = lock_path();
@@ -208,6 +254,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, probe_reports_health_and_whether_the_expected_model_is_listed);
     tcase_add_test(tc, probe_says_which_model_a_server_serves_instead);
     tcase_add_test(tc, probe_of_a_server_that_never_answers_ends_at_the_deadline);
+    tcase_add_test(tc, served_model_is_the_first_model_listed_or_an_error_naming_the_url);
+    tcase_add_test(tc, served_model_is_asked_to_its_end_with_a_signal_pending);
     tcase_add_test(tc, peek_without_a_lock_file_sees_nothing_held);
     tcase_add_test(tc, peek_names_the_live_holder_and_does_not_take_the_lock);
     tcase_add_test(tc, peek_sees_a_record_left_by_a_dead_process_as_not_held);
