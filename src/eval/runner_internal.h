@@ -1,5 +1,5 @@
-/* runner_internal.h — private to the eval runner (runner.c, runner_score.c): the job,
- * scoring and runner structs and the few functions the two files share.
+/* runner_internal.h — private to the eval runner (runner.c, runner_transfer.c,
+ * runner_score.c): the job, scoring and runner structs and the few functions the files share.
  */
 #ifndef BGGATE_RUNNER_INTERNAL_H
 #define BGGATE_RUNNER_INTERNAL_H
@@ -125,6 +125,13 @@ void bg_runner_job_put(runner *r, job *j);
 /* Hands a prepared job to curl. */
 int bg_runner_job_start(runner *r, job *j, const char *body, bool stream,
                         const struct curl_slist *headers, bg_error *err);
+/* Frees a job and its easy handle (not for reuse). */
+void bg_runner_job_destroy(job *j);
+/* Restarts a job that failed to connect, with the same scheduled time. */
+int bg_runner_restart_job(runner *r, job *j, bg_error *err);
+/* Classifies a finished transfer: BG_REQ_OK with the response parsed, or an error kind
+ * with a one-line message in msg. */
+bg_req_error bg_runner_classify(job *j, CURLcode cc, char *msg, size_t msgsz);
 /* Records one finished case run into its case result and the request list of its side. */
 void bg_runner_record_case_run(runner *r, bool baseline, size_t s, size_t ci,
                                bg_request_record *rec,
