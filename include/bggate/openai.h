@@ -59,6 +59,10 @@ int bg_openai_parse_models(char **out_first, const char *body, size_t len, bg_er
 /* True when a /v1/models body lists `model` as an id. */
 bool bg_openai_models_has(const char *body, size_t len, const char *model);
 
+/* A minimal, unstreamed /chat/completions body: one user message `content`, max_tokens 8
+ * (warm-up and flip verification: an answer at all, cheaply). Caller frees; NULL on
+ * allocation failure. */
+char *bg_openai_build_probe(const char *model, const char *content);
 /* Builds an /embeddings request body for `input` (caller frees). */
 char *bg_openai_build_embeddings(const char *model, const char *input, size_t len);
 /* Parses data[0].embedding into a new array (caller frees) of *dim doubles. */

@@ -130,6 +130,10 @@ typedef struct bg_endpoint_probe {
 int bg_pools_probe(const bg_pools *pools, const char *const served[BG_POOL_COUNT],
                    long timeout_ms, bg_endpoint_probe *out[BG_POOL_COUNT], bg_error *err);
 
+/* The endpoint (a base URL) without trailing "/" followed by suffix ("/models").
+ * Caller frees; NULL on allocation failure. */
+char *bg_pool_endpoint_join(const char *endpoint, const char *suffix);
+
 /* The first model GET /v1/models of the pool's first endpoint lists, within timeout_ms:
  * what a pool bg-gate did not deploy serves (the state does not know its model). Caller
  * frees *out. BG_ENET/BG_ETIMEOUT naming the URL when it does not answer 200. A pending

@@ -449,21 +449,8 @@ int bg_deploy_verify(deploy_ctx *c, bg_pool_id target, const char *served, long 
         bg_log_warn("promotion.verify is \"model-only\": the flip is verified by the model "
                     "name only, which a server that echoes the requested model (llama.cpp) "
                     "cannot prove; traffic still reaching the old pool could go unnoticed");
-    size_t bl = strlen(base);
-    while (bl && base[bl - 1] == '/')
-        bl--;
-    char *url = bg_asprintf("%.*s/chat/completions", (int)bl, base);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "model", served);
-    cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-    cJSON *m = cJSON_CreateObject();
-    cJSON_AddStringToObject(m, "role", "user");
-    cJSON_AddStringToObject(m, "content", "bg-gate verify");
-    cJSON_AddItemToArray(msgs, m);
-    cJSON_AddNumberToObject(o, "max_tokens", 8);
-    cJSON_AddBoolToObject(o, "stream", false);
-    char *body = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
+    char *url = bg_pool_endpoint_join(base, "/chat/completions");
+    char *body = bg_openai_build_probe(served, "bg-gate verify");
     int rc = url && body ? 0 : bg_error_set(err, BG_ENOMEM, "out of memory");
     /* A router applies new weights asynchronously: nginx starts new workers on reload
      * while old ones still accept connections for a moment, so even a few answers from

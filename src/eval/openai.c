@@ -119,6 +119,27 @@ cleanup:
     return rc;
 }
 
+char *bg_openai_build_probe(const char *model, const char *content)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON *msgs = cJSON_AddArrayToObject(req, "messages");
+    cJSON *m = cJSON_CreateObject();
+    char *out = NULL;
+    if (!msgs || !m || !cJSON_AddItemToArray(msgs, m)) {
+        cJSON_Delete(m);
+        goto cleanup;
+    }
+    if (!cJSON_AddStringToObject(m, "role", "user") ||
+        !cJSON_AddStringToObject(m, "content", content) ||
+        !cJSON_AddStringToObject(req, "model", model) ||
+        !cJSON_AddNumberToObject(req, "max_tokens", 8) || !cJSON_AddFalseToObject(req, "stream"))
+        goto cleanup;
+    out = bg_json_print(req);
+cleanup:
+    cJSON_Delete(req);
+    return out;
+}
+
 char *bg_openai_build_embeddings(const char *model, const char *input, size_t len)
 {
     cJSON *req = cJSON_CreateObject();

@@ -387,25 +387,6 @@ cleanup:
 
 /* --- warm-up --- */
 
-static char *warmup_body(const char *served_model)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON *msgs = cJSON_AddArrayToObject(o, "messages");
-    cJSON *m = cJSON_CreateObject();
-    char *s = NULL;
-    cJSON_AddStringToObject(o, "model", served_model);
-    cJSON_AddStringToObject(m, "role", "user");
-    cJSON_AddStringToObject(m, "content", "warm-up");
-    if (msgs && m && cJSON_AddItemToArray(msgs, m))
-        m = NULL;
-    cJSON_AddNumberToObject(o, "max_tokens", 8);
-    if (!m)
-        s = cJSON_PrintUnformatted(o);
-    cJSON_Delete(m);
-    cJSON_Delete(o);
-    return s;
-}
-
 /* The first failed warm-up request as an error naming its endpoint. */
 static int warmup_verdict(const bg_pool_config *pool, const bg_pool_http *reqs, size_t n,
                           long timeout_ms, bg_error *err)
@@ -435,7 +416,7 @@ int bg_pool_warmup(const bg_pool_config *pool, const char *served_model, int n, 
     size_t total = (size_t)n * pool->n_endpoints;
     bg_pool_http *reqs = calloc(total, sizeof *reqs);
     CURLM *multi = curl_multi_init();
-    char *body = warmup_body(served_model);
+    char *body = bg_openai_build_probe(served_model, "warm-up");
     char *url = NULL;
     int rc = 0;
     if (!reqs || !multi || !body) {

@@ -57,8 +57,6 @@ void bg_pool_strv_free(char **v);
 /* The server root of an OpenAI base URL: without trailing "/" and a trailing "/v1".
  * Caller frees; NULL on allocation failure. */
 char *bg_pool_endpoint_root(const char *endpoint);
-/* The endpoint without trailing "/" followed by suffix ("/models"). Caller frees. */
-char *bg_pool_endpoint_join(const char *endpoint, const char *suffix);
 
 /* One HTTP transfer on a curl multi handle. */
 typedef struct bg_pool_http {

@@ -20,6 +20,7 @@
 
 #include "../support/check_main.h"
 #include "../support/deployfix.h"
+#include "../support/evalfix.h"
 #include "../support/strayrouter.h"
 #include "../support/sweep.h"
 #include "bggate/util.h"
@@ -97,12 +98,7 @@ static cJSON *report_json(void)
 {
     char path[700];
     snprintf(path, sizeof path, "%s/report.json", E.reports);
-    char *text = bgt_read_file(path);
-    ck_assert_msg(text != NULL, "no %s", path);
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    ck_assert_ptr_nonnull(j);
-    return j;
+    return bgt_load_json(path);
 }
 
 /* How long the report's lifecycle phase `phase` took, in seconds. */

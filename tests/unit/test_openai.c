@@ -644,6 +644,16 @@ START_TEST(embeddings_request_has_model_and_input)
 }
 END_TEST
 
+/* warm-up and flip verification: one short unstreamed chat request, quotes escaped */
+START_TEST(probe_request_is_one_short_unstreamed_user_message)
+{
+    char *out = bg_openai_build_probe("acme \"v2\"", "bg-gate verify");
+    ck_assert_str_eq(out, "{\"messages\":[{\"role\":\"user\",\"content\":\"bg-gate verify\"}],"
+                          "\"model\":\"acme \\\"v2\\\"\",\"max_tokens\":8,\"stream\":false}");
+    free(out);
+}
+END_TEST
+
 START_TEST(embedding_vector_is_parsed)
 {
     const char *body = "{\"object\":\"list\",\"data\":[{\"object\":\"embedding\",\"index\":0,"
@@ -763,6 +773,7 @@ Suite *make_suite(void)
     tcase_add_test(other, models_has_finds_any_listed_id);
     tcase_add_test(other, models_errors_are_specific);
     tcase_add_test(other, embeddings_request_has_model_and_input);
+    tcase_add_test(other, probe_request_is_one_short_unstreamed_user_message);
     tcase_add_test(other, embedding_vector_is_parsed);
     tcase_add_test(other, embedding_errors_are_specific);
     tcase_add_test(other, embedding_dimension_is_capped);
